@@ -1,0 +1,40 @@
+/*
+ * auditkey.h - the auditor's key pair.
+ *
+ * init creates a crypto_box key pair: the public half goes into the key
+ * store (audit segments are sealed to it), the secret half into a file the
+ * auditor keeps off the server, encrypted under the auditor's passphrase
+ * (Argon2id + XChaCha20-Poly1305).  File format: man/vaultfs.5.
+ * Errors as in keystore.h.
+ */
+#ifndef VAULTFS_AUDITKEY_H
+#define VAULTFS_AUDITKEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sodium.h>
+
+#include "keystore.h"
+
+#define AUDITKEY_PK_BYTES crypto_box_PUBLICKEYBYTES
+#define AUDITKEY_SK_BYTES crypto_box_SECRETKEYBYTES
+
+/*
+ * Generate a key pair, write the protected secret key to path (O_CREAT |
+ * O_EXCL | O_NOFOLLOW, mode 0600; -EEXIST if it exists) and return the
+ * public key.
+ */
+int auditkey_generate(const char *path, const char *pass, size_t passlen,
+		      enum keystore_kdf kdf, uint8_t pk[AUDITKEY_PK_BYTES])
+	__attribute__((nonnull, warn_unused_result));
+
+/*
+ * Load and decrypt the secret key at path into sk (caller's secret memory)
+ * and its public key into pk.  Refuses a file writable by group or others
+ * (-EPERM).
+ */
+int auditkey_load(const char *path, const char *pass, size_t passlen,
+		  uint8_t sk[AUDITKEY_SK_BYTES], uint8_t pk[AUDITKEY_PK_BYTES])
+	__attribute__((nonnull, warn_unused_result));
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * keystore.h - the vault's key store (VAULT/vault.keys) and its settings.
+ *
+ * A random master key is wrapped by each unlock slot (today: one passphrase
+ * slot, Argon2id via crypto_pwhash).  Under the master key the store keeps
+ * the versioned key-encryption keys (KEKs), the name key and the vault
+ * settings, authenticated together.  Each document's data key (DEK) is
+ * wrapped by one KEK version; the version is stored with the wrapped key so
+ * that rotation rewrites headers only.  man/vaultfs.5 gives the byte format.
+ *
+ * All key material lives in sodium_malloc memory owned by struct keystore
+ * and is wiped by keystore_free().  A keystore is read-only after
+ * keystore_open()/keystore_create() and then safe to share between threads.
+ *
+ * Errors: -ENOENT (no key store), -EKEYREJECTED (wrong passphrase),
+ * -EBADMSG (damaged or tampered), -EPROTONOSUPPORT (format version newer
+ * than this program), -EIO and other errnos from the file system.
+ */
+#ifndef VAULTFS_KEYSTORE_H
+#define VAULTFS_KEYSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "../vaultfs/seal.h"
+
+#define KEYSTORE_FILE "vault.keys"
+#define KEYSTORE_FORMAT 1
+#define KEYSTORE_VAULT_ID_BYTES 16
+#define KEYSTORE_AUDITOR_PK_BYTES crypto_box_PUBLICKEYBYTES	/* 32 */
+#define KEYSTORE_WRAPPED_BYTES (SEAL_NONCE_BYTES + SEAL_KEY_BYTES + SEAL_TAG_BYTES)
+#define KEYSTORE_MAX_KEKS 64
+
+/* Argon2id cost presets for init (the store records the actual numbers). */
+enum keystore_kdf {
+	KEYSTORE_KDF_INTERACTIVE,	/* 64 MiB, for tests and laptops */
+	KEYSTORE_KDF_MODERATE,		/* 256 MiB, the default */
+	KEYSTORE_KDF_SENSITIVE,		/* 1 GiB */
+};
+
+enum keystore_kek_state {
+	KEYSTORE_KEK_ACTIVE = 1,	/* new documents use it */
+	KEYSTORE_KEK_RETIRING = 2,	/* still wraps some documents */
+	KEYSTORE_KEK_DESTROYED = 3,	/* key bytes erased */
+};
+
+struct vault_settings {
+	uint32_t format;		/* KEYSTORE_FORMAT */
+	uint32_t chunk_size;		/* container_chunk_size_valid() */
+	int compress_level;		/* 0 = off, 1..COMPRESS_LEVEL_MAX */
+	uint8_t vault_id[KEYSTORE_VAULT_ID_BYTES];
+	uint8_t auditor_pk[KEYSTORE_AUDITOR_PK_BYTES];
+	uint64_t created;		/* seconds since the epoch */
+};
+
+struct keystore_kek_info {
+	uint32_t version;
+	uint64_t created;
+	enum keystore_kek_state state;
+};
+
+struct keystore;
+
+/*
+ * Create VAULT/vault.keys (vault_dir must exist): fresh master key, first
+ * KEK (version 1, active), name key; settings s (format, vault id and
+ * created are filled in here).  The file is created with O_EXCL, mode 0600.
+ */
+int keystore_create(const char *vault_dir, const char *pass, size_t passlen,
+		    enum keystore_kdf kdf, const struct vault_settings *s,
+		    struct keystore **out)
+	__attribute__((nonnull, warn_unused_result));
+
+/* Read and unlock VAULT/vault.keys with the passphrase. */
+int keystore_open(const char *vault_dir, const char *pass, size_t passlen,
+		  struct keystore **out)
+	__attribute__((nonnull, warn_unused_result));
+
+/* Read the clear settings without unlocking (for messages; unauthenticated). */
+int keystore_peek_format(const char *vault_dir, uint32_t *format)
+	__attribute__((nonnull, warn_unused_result));
+
+const struct vault_settings *keystore_settings(const struct keystore *ks)
+	__attribute__((nonnull));
+
+/* 32-byte name key (names.h derives its subkeys from it). */
+const uint8_t *keystore_name_key(const struct keystore *ks)
+	__attribute__((nonnull));
+
+/* Wrap a new document's DEK under the active KEK; returns its version. */
+int keystore_wrap_dek(const struct keystore *ks,
+		      const uint8_t doc_id[16],
+		      const uint8_t dek[SEAL_KEY_BYTES],
+		      uint32_t *kek_version,
+		      uint8_t wrapped[KEYSTORE_WRAPPED_BYTES])
+	__attribute__((nonnull, warn_unused_result));
+
+/*
+ * Unwrap a DEK wrapped by KEK kek_version.  -EBADMSG if it does not
+ * authenticate, -ENOKEY if that KEK version is unknown or destroyed.
+ */
+int keystore_unwrap_dek(const struct keystore *ks,
+			const uint8_t doc_id[16], uint32_t kek_version,
+			const uint8_t wrapped[KEYSTORE_WRAPPED_BYTES],
+			uint8_t dek[SEAL_KEY_BYTES])
+	__attribute__((nonnull, warn_unused_result));
+
+/* List KEKs (up to max); *n receives the count. */
+void keystore_keks(const struct keystore *ks, struct keystore_kek_info *out,
+		   size_t max, size_t *n)
+	__attribute__((nonnull));
+
+/* Wipe and free everything.  NULL is fine. */
+void keystore_free(struct keystore *ks);
+
+#endif

@@ -1,0 +1,107 @@
+/* seal.c - see seal.h.  The only caller of libsodium's primitives. */
+#include "seal.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+
+_Static_assert(SEAL_KEY_BYTES == crypto_kdf_KEYBYTES, "kdf key size");
+_Static_assert(SEAL_KEY_BYTES == crypto_stream_xchacha20_KEYBYTES,
+	       "stream key size");
+_Static_assert(SEAL_NONCE_BYTES == crypto_stream_xchacha20_NONCEBYTES,
+	       "stream nonce size");
+_Static_assert(SEAL_KEY_BYTES >= crypto_kdf_BYTES_MIN &&
+	       SEAL_KEY_BYTES <= crypto_kdf_BYTES_MAX, "kdf subkey size");
+_Static_assert(crypto_kdf_CONTEXTBYTES == 8, "kdf context size");
+
+int seal_init(void)
+{
+	/* 0 = initialised now, 1 = already initialised: both fine. */
+	if (sodium_init() < 0)
+		return -EIO;
+	return 0;
+}
+
+void seal_random(void *buf, size_t len)
+{
+	randombytes_buf(buf, len);
+}
+
+void seal_encrypt(const uint8_t key[SEAL_KEY_BYTES], const void *ad,
+		  size_t adlen, const void *m, size_t mlen,
+		  uint8_t nonce[SEAL_NONCE_BYTES], uint8_t *c)
+{
+	if (ad == NULL && adlen != 0)
+		vault_misuse("seal_encrypt: NULL ad with nonzero length");
+	if (mlen > crypto_aead_xchacha20poly1305_ietf_MESSAGEBYTES_MAX)
+		vault_misuse("seal_encrypt: message too long");
+
+	/* 192-bit random nonces: collisions are negligible. */
+	randombytes_buf(nonce, SEAL_NONCE_BYTES);
+	/* libsodium supports c == m (in-place) for this construction. */
+	crypto_aead_xchacha20poly1305_ietf_encrypt(c, NULL, m, mlen, ad,
+						   adlen, NULL, nonce, key);
+}
+
+int seal_decrypt(const uint8_t key[SEAL_KEY_BYTES], const void *ad,
+		 size_t adlen, const uint8_t nonce[SEAL_NONCE_BYTES],
+		 const uint8_t *c, size_t clen, void *m)
+{
+	if (ad == NULL && adlen != 0)
+		vault_misuse("seal_decrypt: NULL ad with nonzero length");
+	if (clen < SEAL_TAG_BYTES) {
+		/* Nothing sensible to zero beyond what the caller sized. */
+		return -EBADMSG;
+	}
+	/*
+	 * libsodium checks the tag before decrypting and writes nothing to
+	 * m when it fails; but m may alias c, and the contract promises a
+	 * zeroed output, so wipe it explicitly on failure.
+	 */
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(m, NULL, NULL, c, clen,
+						       ad, adlen, nonce,
+						       key) != 0) {
+		sodium_memzero(m, clen - SEAL_TAG_BYTES);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+void seal_derive(uint8_t sub[SEAL_KEY_BYTES], uint64_t id, const char ctx[8],
+		 const uint8_t key[SEAL_KEY_BYTES])
+{
+	if (crypto_kdf_derive_from_key(sub, SEAL_KEY_BYTES, id, ctx, key) != 0)
+		vault_misuse("seal_derive: crypto_kdf_derive_from_key failed");
+}
+
+void seal_hash(uint8_t *out, size_t outlen, const uint8_t *key,
+	       const void *in, size_t inlen)
+{
+	if (outlen < crypto_generichash_BYTES_MIN ||
+	    outlen > crypto_generichash_BYTES_MAX)
+		vault_misuse("seal_hash: output length out of range");
+	if (in == NULL && inlen != 0)
+		vault_misuse("seal_hash: NULL input with nonzero length");
+	if (crypto_generichash(out, outlen, in, inlen, key,
+			       key != NULL ? SEAL_KEY_BYTES : 0) != 0)
+		vault_misuse("seal_hash: crypto_generichash failed");
+}
+
+void seal_stream_xor(uint8_t *out, const uint8_t *in, size_t len,
+		     const uint8_t nonce[SEAL_NONCE_BYTES],
+		     const uint8_t key[SEAL_KEY_BYTES])
+{
+	crypto_stream_xchacha20_xor(out, in, len, nonce, key);
+}
+
+void *seal_secret_alloc(size_t len)
+{
+	return sodium_malloc(len);
+}
+
+void seal_secret_free(void *p)
+{
+	/* sodium_free() wipes the region before unmapping it. */
+	sodium_free(p);
+}
