@@ -73,8 +73,8 @@ enum names_kind {
  * NAMES_DIRID_FILE, names starting with NAMES_TMP_PREFIX, and names ending
  * in ".tmp.<suffix>" (write_file_atomic() temp files; suffix without '.').
  * LONG: "@" + 43 base64url chars; LONG_SIDE: that + NAMES_LONG_SUFFIX.
- * ENTRY: only base64url chars, with the length of an encoding of a short
- * encrypted name (IV + 16..NAMES_SHORT_MAX).  Anything else is FOREIGN.
+ * ENTRY: only base64url chars, as many as encode IV || k 16-byte blocks,
+ * at most NAMES_SHORT_MAX.  Anything else is FOREIGN.
  */
 enum names_kind names_classify(const char *backing)
 	__attribute__((nonnull));
