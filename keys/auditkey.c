@@ -1,0 +1,270 @@
+/*
+ * auditkey.c - see auditkey.h; the byte format is in man/vaultfs.5.
+ *
+ *   magic "VAULTFSA", format u32, KDF alg u32, opslimit u64, memlimit u64,
+ *   salt 16, public key 32            (the clear part, 80 bytes)
+ *   nonce 24, AEAD(secret key 32) + tag 16, AD = the clear part
+ *
+ * 152 bytes, little-endian, nothing after.
+ */
+#include "auditkey.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../vaultfs/fileio.h"
+#include "../vaultfs/seal.h"
+
+#define MAGIC "VAULTFSA"
+#define MAGIC_BYTES 8
+#define FORMAT 1u
+#define SALT_BYTES crypto_pwhash_SALTBYTES
+#define KDF_ALG_ARGON2ID13 2u
+
+#define OFF_FORMAT 8
+#define OFF_KDF 12
+#define OFF_PK (OFF_KDF + 4 + 8 + 8 + SALT_BYTES)		/* 48 */
+#define CLEAR_BYTES (OFF_PK + AUDITKEY_PK_BYTES)		/* 80 */
+#define OFF_NONCE CLEAR_BYTES
+#define OFF_CT (OFF_NONCE + SEAL_NONCE_BYTES)			/* 104 */
+#define FILE_BYTES (OFF_CT + AUDITKEY_SK_BYTES + SEAL_TAG_BYTES) /* 152 */
+
+/* Same bounds as the key store (keystore.c). */
+#define KDF_OPS_MAX 64ULL
+#define KDF_MEM_MAX (4ULL << 30)
+
+_Static_assert(crypto_pwhash_ALG_ARGON2ID13 == KDF_ALG_ARGON2ID13,
+	       "libsodium changed its Argon2id constant");
+_Static_assert(AUDITKEY_SK_BYTES == SEAL_KEY_BYTES, "sk seals like a key");
+_Static_assert(crypto_scalarmult_BYTES == AUDITKEY_PK_BYTES, "pk size");
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v = 0;
+
+	for (int i = 3; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static int kdf_preset(enum keystore_kdf kdf, uint64_t *ops, uint64_t *mem)
+{
+	switch (kdf) {
+	case KEYSTORE_KDF_INTERACTIVE:
+		*ops = crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
+		*mem = crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
+		return 0;
+	case KEYSTORE_KDF_MODERATE:
+		*ops = crypto_pwhash_argon2id_OPSLIMIT_MODERATE;
+		*mem = crypto_pwhash_argon2id_MEMLIMIT_MODERATE;
+		return 0;
+	case KEYSTORE_KDF_SENSITIVE:
+		*ops = crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE;
+		*mem = crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int derive(uint8_t key[SEAL_KEY_BYTES], const char *pass,
+		  size_t passlen, const uint8_t salt[SALT_BYTES],
+		  uint64_t ops, uint64_t mem)
+{
+	if (ops < crypto_pwhash_argon2id_OPSLIMIT_MIN || ops > KDF_OPS_MAX ||
+	    mem < crypto_pwhash_argon2id_MEMLIMIT_MIN || mem > KDF_MEM_MAX)
+		return -EBADMSG;
+	if (passlen > crypto_pwhash_PASSWD_MAX)
+		return -EINVAL;
+	if (crypto_pwhash(key, SEAL_KEY_BYTES, pass, passlen, salt,
+			  (unsigned long long)ops, (size_t)mem,
+			  crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Open the directory that holds path; *base points into copy (PATH_MAX)
+ * at the last component.
+ */
+static int open_parent(const char *path, char copy[PATH_MAX],
+		       const char **base)
+{
+	char dcopy[PATH_MAX];
+	const char *dir;
+	int fd;
+
+	if (strlen(path) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	strcpy(copy, path);
+	strcpy(dcopy, path);
+	*base = basename(copy);		/* GNU basename: no trailing '/' */
+	if (**base == '\0')
+		return -EISDIR;
+	dir = dirname(dcopy);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int auditkey_generate(const char *path, const char *pass, size_t passlen,
+		      enum keystore_kdf kdf, uint8_t pk[AUDITKEY_PK_BYTES])
+{
+	uint8_t file[FILE_BYTES], salt[SALT_BYTES];
+	uint8_t *sk = NULL, *key = NULL;
+	char copy[PATH_MAX];
+	const char *base;
+	uint64_t ops, mem;
+	int dirfd = -1, r;
+
+	r = kdf_preset(kdf, &ops, &mem);
+	if (r < 0)
+		return r;
+	sk = seal_secret_alloc(AUDITKEY_SK_BYTES);
+	key = seal_secret_alloc(SEAL_KEY_BYTES);
+	if (sk == NULL || key == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	dirfd = open_parent(path, copy, &base);
+	if (dirfd < 0) {
+		r = dirfd;
+		goto out;
+	}
+	if (crypto_box_keypair(pk, sk) != 0) {
+		r = -EIO;
+		goto out;
+	}
+	seal_random(salt, SALT_BYTES);
+	r = derive(key, pass, passlen, salt, ops, mem);
+	if (r < 0)
+		goto out;
+
+	memcpy(file, MAGIC, MAGIC_BYTES);
+	put32(file + OFF_FORMAT, FORMAT);
+	put32(file + OFF_KDF, KDF_ALG_ARGON2ID13);
+	put64(file + OFF_KDF + 4, ops);
+	put64(file + OFF_KDF + 12, mem);
+	memcpy(file + OFF_KDF + 20, salt, SALT_BYTES);
+	memcpy(file + OFF_PK, pk, AUDITKEY_PK_BYTES);
+	seal_encrypt(key, file, CLEAR_BYTES, sk, AUDITKEY_SK_BYTES,
+		     file + OFF_NONCE, file + OFF_CT);
+	r = write_file_new(dirfd, base, file, FILE_BYTES, 0600);
+out:
+	if (r < 0)
+		sodium_memzero(pk, AUDITKEY_PK_BYTES);
+	if (dirfd >= 0)
+		close(dirfd);
+	seal_secret_free(key);
+	seal_secret_free(sk);
+	return r;
+}
+
+/* Read path (regular, not a symlink, not writable by group or others). */
+static int read_key_file(const char *path, uint8_t file[FILE_BYTES + 1],
+			 size_t *len)
+{
+	struct stat st;
+	size_t got;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? -EBADMSG : -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EBADMSG;
+		goto out;
+	}
+	/* Someone who can rewrite the key file can swap in their own key. */
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		r = -EPERM;
+		goto out;
+	}
+	/* One byte more than a key file holds, to notice trailing bytes. */
+	r = pread_full(fd, file, FILE_BYTES + 1, 0, &got);
+	if (r < 0)
+		goto out;
+	*len = got;
+out:
+	close(fd);
+	return r;
+}
+
+int auditkey_load(const char *path, const char *pass, size_t passlen,
+		  uint8_t sk[AUDITKEY_SK_BYTES], uint8_t pk[AUDITKEY_PK_BYTES])
+{
+	uint8_t file[FILE_BYTES + 1], check[AUDITKEY_PK_BYTES];
+	uint8_t *key = NULL;
+	size_t len = 0;
+	int r;
+
+	sodium_memzero(sk, AUDITKEY_SK_BYTES);
+	sodium_memzero(pk, AUDITKEY_PK_BYTES);
+	r = read_key_file(path, file, &len);
+	if (r < 0)
+		return r;
+	if (len < MAGIC_BYTES || memcmp(file, MAGIC, MAGIC_BYTES) != 0 ||
+	    len < OFF_KDF)
+		return -EBADMSG;
+	if (get32(file + OFF_FORMAT) > FORMAT)
+		return -EPROTONOSUPPORT;
+	if (get32(file + OFF_FORMAT) != FORMAT || len != FILE_BYTES ||
+	    get32(file + OFF_KDF) != KDF_ALG_ARGON2ID13)
+		return -EBADMSG;
+
+	key = seal_secret_alloc(SEAL_KEY_BYTES);
+	if (key == NULL)
+		return -ENOMEM;
+	r = derive(key, pass, passlen, file + OFF_KDF + 20,
+		   get64(file + OFF_KDF + 4), get64(file + OFF_KDF + 12));
+	if (r < 0)
+		goto out;
+	if (seal_decrypt(key, file, CLEAR_BYTES, file + OFF_NONCE,
+			 file + OFF_CT, AUDITKEY_SK_BYTES + SEAL_TAG_BYTES,
+			 sk) < 0) {
+		/* As in the key store: most likely the wrong passphrase. */
+		r = -EKEYREJECTED;
+		goto out;
+	}
+	/* The clear pk is authenticated; check it belongs to sk anyway. */
+	if (crypto_scalarmult_base(check, sk) != 0 ||
+	    sodium_memcmp(check, file + OFF_PK, AUDITKEY_PK_BYTES) != 0) {
+		sodium_memzero(sk, AUDITKEY_SK_BYTES);
+		r = -EBADMSG;
+		goto out;
+	}
+	memcpy(pk, check, AUDITKEY_PK_BYTES);
+out:
+	seal_secret_free(key);
+	return r;
+}

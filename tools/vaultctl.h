@@ -1,0 +1,87 @@
+/*
+ * vaultctl.h - what the vaultctl subcommands share: exit codes, the command
+ * list, message and option helpers, unlocking a vault.
+ *
+ * A subcommand is int cmd_<verb>(int argc, char **argv) in
+ * tools/cmd-<verb>.c: argv[0] is the verb, options follow (parse them with
+ * getopt_long; optind is 1 on entry), and it returns the process exit
+ * status.  It writes its own messages (stderr, STYLE.md wording: problem
+ * first, subject quoted, what to do).  main() has already called
+ * seal_init(), harden_process() and log_init("vaultctl").
+ */
+#ifndef VAULTFS_VAULTCTL_H
+#define VAULTFS_VAULTCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct keystore;
+
+/* Exit status of vaultctl (fsck maps a key error to 2, as the brief says). */
+#define VAULTCTL_EXIT_OK 0
+#define VAULTCTL_EXIT_FAILURE 1		/* the command failed */
+#define VAULTCTL_EXIT_USAGE 2		/* bad command line */
+#define VAULTCTL_EXIT_PASSPHRASE 3	/* wrong passphrase */
+
+/*
+ * The commands, in the order `vaultctl --help` lists them:
+ * X(verb, "one-line summary").  Adding a command is one line here plus
+ * tools/cmd-<verb>.c; the prototypes and the dispatch table follow.
+ */
+#define VAULTCTL_COMMANDS(X) \
+	X(init, "create a new, empty vault") \
+	X(fsck, "check that every document and name authenticates")
+
+#define VAULTCTL_DECLARE(verb, summary) int cmd_##verb(int argc, char **argv);
+VAULTCTL_COMMANDS(VAULTCTL_DECLARE)
+#undef VAULTCTL_DECLARE
+
+/* "vaultctl: <message>\n" on stderr. */
+void vaultctl_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* "vaultctl: warning: <message>\n" on stderr. */
+void vaultctl_warning(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/*
+ * "vaultctl <verb>: <message>\ntry 'vaultctl <verb> --help'\n" on stderr;
+ * returns VAULTCTL_EXIT_USAGE.
+ */
+int vaultctl_usage_error(const char *verb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Report what getopt_long returned for a bad option (c is '?' for an
+ * unknown option, ':' for a missing argument; call getopt_long with
+ * opterr = 0 and an optstring starting with ':').  Returns
+ * VAULTCTL_EXIT_USAGE.
+ */
+int vaultctl_bad_option(const char *verb, int c, char **argv);
+
+/*
+ * passphrase_read() that explains its failures on stderr: the passfile at
+ * fault, no terminal (use --passfile), empty or mismatched input.
+ * passfile_option names the option for messages ("--passfile").  Returns 0
+ * (release *pass with passphrase_free()) or a negative errno.
+ */
+int vaultctl_passphrase(const char *passfile, const char *passfile_option,
+			const char *prompt, bool confirm, char **pass,
+			size_t *len)
+	__attribute__((nonnull(2, 3, 5, 6), warn_unused_result));
+
+/*
+ * Read the passphrase (passfile, or the terminal) and open vault's key
+ * store.  Checks that the key store exists and is readable before asking.
+ * On failure prints why (no vault, wrong passphrase, damaged store,
+ * newer format) and returns a negative errno: -EKEYREJECTED for a wrong
+ * passphrase.  *ks is released by the caller with keystore_free().
+ */
+int vaultctl_unlock(const char *vault, const char *passfile,
+		    struct keystore **ks)
+	__attribute__((nonnull(1, 3), warn_unused_result));
+
+/* Exit status for a negative errno from the helpers above. */
+int vaultctl_exit_status(int err);
+
+#endif
