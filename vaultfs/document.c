@@ -1,0 +1,932 @@
+/*
+ * document.c - see document.h.  The I/O engine over the container.h
+ * format: one cached plaintext chunk, two slots per chunk written
+ * alternately, superseded versions punched out once the new ones are
+ * durable.
+ */
+#include "document.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../keys/keystore.h"
+#include "fileio.h"
+#include "log.h"
+#include "seal.h"
+
+/* Superseded chunk versions remembered before a flush punches them. */
+#define PUNCH_MAX 256
+
+/* What is on disk for one chunk. */
+struct chunk_state {
+	int cur;		/* slot holding the current version, -1: none */
+	uint64_t gen;		/* highest generation seen in either slot */
+	unsigned present;	/* bit s: slot s is not known to be empty */
+};
+
+struct punch {
+	uint64_t index;
+	int slot;
+};
+
+struct doc {
+	int fd;
+	const struct keystore *ks;
+	uint8_t *dek;			/* seal_secret_alloc */
+	struct container_header hdr;	/* hdr.gen: newest on disk */
+	uint32_t cs;
+	size_t slot_bytes;
+	int level;
+	bool writable;
+	bool hdr_dirty;
+	bool no_punch;			/* file system cannot punch holes */
+	uint64_t file_end;		/* backing file size as we know it */
+
+	/* the chunk cache: buf[len, cs) is always zero */
+	bool c_valid;
+	bool c_dirty;
+	uint64_t c_index;
+	size_t c_len;
+	uint8_t *c_buf;
+	struct chunk_state c_st;
+
+	uint8_t *scratch;		/* 2 * slot_bytes: preads and sealing */
+	struct punch punch[PUNCH_MAX];
+	size_t npunch;
+};
+
+static const uint8_t zero_byte;
+
+static uint64_t nchunks(const struct doc *d, uint64_t size)
+{
+	return size / d->cs + (size % d->cs != 0);
+}
+
+static uint64_t slot_off(const struct doc *d, uint64_t index, int slot)
+{
+	return container_slot_offset(d->cs, index, slot);
+}
+
+/* ---- header ---- */
+
+/*
+ * Read both header slots; the authenticated one with the highest
+ * generation wins.  dek receives its DEK.
+ */
+static int read_header(int fd, const struct keystore *ks,
+		       struct container_header *out, uint8_t *dek)
+{
+	uint8_t buf[CONTAINER_HDR_BYTES];
+	struct container_header h[2];
+	int pr[2], order[2], err = -EBADMSG, win = -1, failed = 0;
+	size_t got;
+	int r;
+
+	r = pread_full(fd, buf, sizeof(buf), 0, &got);
+	if (r < 0)
+		return r;
+	memset(buf + got, 0, sizeof(buf) - got);
+	for (int s = 0; s < 2; s++) {
+		pr[s] = container_header_parse(buf + s * CONTAINER_HDR_SLOT_BYTES,
+					       &h[s]);
+		if (pr[s] == -EPROTONOSUPPORT)
+			err = pr[s];
+	}
+	order[0] = (pr[0] == 0 && pr[1] == 0) ? (h[1].gen > h[0].gen) :
+		   (pr[0] == 0 ? 0 : 1);
+	order[1] = 1 - order[0];
+	for (int k = 0; k < 2 && win < 0; k++) {
+		int s = order[k];
+
+		if (pr[s] < 0)
+			continue;
+		r = keystore_unwrap_dek(ks, h[s].doc_id, h[s].kek_version,
+					h[s].wrapped_dek, dek);
+		if (r == 0) {
+			r = container_header_open(buf +
+						  s * CONTAINER_HDR_SLOT_BYTES,
+						  dek, &h[s]);
+			if (r == 0) {
+				win = s;
+				break;
+			}
+		}
+		failed++;
+		/* A missing KEK or a system error says more than EBADMSG. */
+		if (r != -EBADMSG && err != -ENOKEY)
+			err = r;
+	}
+	if (win < 0) {
+		sodium_memzero(dek, SEAL_KEY_BYTES);
+		return err;
+	}
+	if (failed || pr[1 - win] < 0)
+		vlog(LOG_WARNING, "document header slot %d is damaged; "
+		     "using slot %d", 1 - win, win);
+	*out = h[win];
+	return 0;
+}
+
+/*
+ * Write both header slots in one pwrite: they share a 4 KiB page, so a
+ * torn write leaves at least one intact, and they carry the same content.
+ */
+static int write_header(struct doc *d)
+{
+	uint8_t buf[CONTAINER_HDR_BYTES];
+	uint64_t g = (d->hdr.gen & ~(uint64_t)1) + 2;
+	int r;
+
+	d->hdr.gen = g;
+	r = container_header_seal(&d->hdr, d->dek, buf);
+	if (r == 0) {
+		d->hdr.gen = g + 1;
+		r = container_header_seal(&d->hdr, d->dek,
+					  buf + CONTAINER_HDR_SLOT_BYTES);
+	}
+	/* Even after a failed write the next one must use newer numbers. */
+	d->hdr.gen = g + 1;
+	if (r == 0)
+		r = pwrite_full(d->fd, buf, sizeof(buf), 0);
+	if (r == 0) {
+		d->hdr_dirty = false;
+		if (d->file_end < CONTAINER_HDR_BYTES)
+			d->file_end = CONTAINER_HDR_BYTES;
+	}
+	return r;
+}
+
+/* ---- chunk slots on disk ---- */
+
+/*
+ * Read the clear frame headers of both slots of chunk index into fh and
+ * peek them (pr: container_frame_peek() results, g: generations).  st gets
+ * which slots are present and the highest generation; st->cur the slot
+ * with the highest valid generation (-1 if none).
+ */
+static int read_frame_headers(struct doc *d, uint64_t index,
+			      uint8_t fh[2][CONTAINER_FRAME_HDR_BYTES],
+			      int pr[2], uint64_t g[2], struct chunk_state *st)
+{
+	st->cur = -1;
+	st->gen = 0;
+	st->present = 0;
+	for (int s = 0; s < 2; s++) {
+		size_t got = 0;
+		int r = 0;
+
+		g[s] = 0;
+		/* past the end of the backing file: empty, no syscall */
+		if (slot_off(d, index, s) < d->file_end)
+			r = pread_full(d->fd, fh[s], CONTAINER_FRAME_HDR_BYTES,
+				       (off_t)slot_off(d, index, s), &got);
+		if (r < 0)
+			return r;
+		memset(fh[s] + got, 0, CONTAINER_FRAME_HDR_BYTES - got);
+		/* peek reads the frame header only; slot_bytes bounds the
+		 * sealed length */
+		pr[s] = container_frame_peek(fh[s], d->slot_bytes, &g[s]);
+		if (pr[s] != -ENOENT)
+			st->present |= 1u << s;
+	}
+	if (pr[0] == 0 && pr[1] == 0)
+		st->cur = g[1] > g[0];
+	else if (pr[0] == 0 || pr[1] == 0)
+		st->cur = pr[1] == 0;
+	if (st->cur >= 0)
+		st->gen = g[st->cur];
+	return 0;
+}
+
+/* Clear state of both slots of chunk index, without decrypting. */
+static int peek_chunk(struct doc *d, uint64_t index, struct chunk_state *st)
+{
+	uint8_t fh[2][CONTAINER_FRAME_HDR_BYTES];
+	uint64_t g[2];
+	int pr[2];
+
+	return read_frame_headers(d, index, fh, pr, g, st);
+}
+
+/*
+ * Bytes of the frame whose clear header fh passed container_frame_peek():
+ * the header and the sealed length at offset 16 (container.h).
+ */
+static size_t frame_bytes(const uint8_t *fh)
+{
+	return CONTAINER_FRAME_HDR_BYTES + ((size_t)fh[16] |
+					    (size_t)fh[17] << 8 |
+					    (size_t)fh[18] << 16 |
+					    (size_t)fh[19] << 24);
+}
+
+/*
+ * Read and authenticate chunk index (within the size, not a hole) into
+ * dest (room for cs bytes): the newer version if it authenticates, else
+ * the older one (a torn write).  Only the frame itself is read, not the
+ * rest of its slot or the other slot.  dest is zeroed on failure.
+ */
+static int open_chunk(struct doc *d, uint64_t index, uint8_t *dest,
+		      size_t *len, struct chunk_state *st)
+{
+	uint8_t fh[2][CONTAINER_FRAME_HDR_BYTES];
+	uint64_t g[2], gen;
+	int pr[2], first, r;
+
+	r = read_frame_headers(d, index, fh, pr, g, st);
+	if (r < 0)
+		goto fail;
+	/* st->cur is the newest valid-looking slot: try it first */
+	first = st->cur >= 0 ? st->cur : 0;
+	st->cur = -1;
+	r = -EBADMSG;
+	for (int k = 0; k < 2; k++) {
+		int s = k ? 1 - first : first;
+		size_t flen, got;
+
+		if (pr[s] != 0)
+			continue;
+		flen = frame_bytes(fh[s]);
+		r = pread_full(d->fd, d->scratch, flen,
+			       (off_t)slot_off(d, index, s), &got);
+		if (r < 0)
+			goto fail;
+		memset(d->scratch + got, 0, flen - got);
+		r = container_frame_open(d->dek, d->hdr.doc_id, index, d->cs,
+					 d->scratch, flen, dest, len, &gen);
+		if (r == 0) {
+			st->cur = s;
+			if (st->present & (1u << (1 - s)) &&
+			    (pr[1 - s] != 0 || k == 1))
+				vlog(LOG_WARNING, "chunk %llu: a newer version "
+				     "is damaged; using the previous one",
+				     (unsigned long long)index);
+			return 0;
+		}
+		if (r != -EBADMSG)
+			goto fail;
+	}
+	r = -EBADMSG;
+fail:
+	memset(dest, 0, d->cs);
+	return r;
+}
+
+/* Punch out (or, without hole support, blank) one superseded slot. */
+static int punch_slot(struct doc *d, uint64_t index, int slot)
+{
+	uint64_t off = slot_off(d, index, slot);
+
+	if (off >= d->file_end)
+		return 0;
+	if (!d->no_punch) {
+		if (fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)off, (off_t)d->slot_bytes) == 0)
+			return 0;
+		if (errno != EOPNOTSUPP && errno != ENOSYS)
+			return -errno;
+		d->no_punch = true;
+	}
+	{
+		uint8_t zero[CONTAINER_FRAME_HDR_BYTES] = { 0 };
+
+		return pwrite_full(d->fd, zero, sizeof(zero), (off_t)off);
+	}
+}
+
+/* Make the new versions durable, then drop the ones they replace. */
+static int flush_punches(struct doc *d)
+{
+	int r = 0;
+
+	if (d->npunch == 0)
+		return 0;
+	if (fdatasync(d->fd) < 0)
+		return -errno;
+	for (size_t i = 0; i < d->npunch && r == 0; i++)
+		r = punch_slot(d, d->punch[i].index, d->punch[i].slot);
+	/*
+	 * On failure the remaining stale versions stay behind; they have
+	 * lower generations than the current ones and do no harm.
+	 */
+	d->npunch = 0;
+	return r;
+}
+
+static bool punch_pending(const struct doc *d, uint64_t index, int slot)
+{
+	for (size_t i = 0; i < d->npunch; i++)
+		if (d->punch[i].index == index && d->punch[i].slot == slot)
+			return true;
+	return false;
+}
+
+static int add_punch(struct doc *d, uint64_t index, int slot)
+{
+	if (punch_pending(d, index, slot))
+		return 0;
+	d->punch[d->npunch].index = index;
+	d->punch[d->npunch].slot = slot;
+	if (++d->npunch == PUNCH_MAX)
+		return flush_punches(d);
+	return 0;
+}
+
+/*
+ * Seal len bytes of data as the next version of chunk index (state st)
+ * into the slot that does not hold the current version.
+ */
+static int write_version(struct doc *d, uint64_t index, const void *data,
+			 size_t len, struct chunk_state *st)
+{
+	int s = st->cur == 0 ? 1 : 0, r;
+	uint64_t gen = st->gen + 1, off = slot_off(d, index, s);
+	size_t flen;
+
+	/*
+	 * The target slot may still hold the last durable version (its
+	 * successor was written but not yet synced): sync before
+	 * overwriting it.
+	 */
+	if (punch_pending(d, index, s)) {
+		r = flush_punches(d);
+		if (r < 0)
+			return r;
+	}
+	r = container_frame_seal(d->dek, d->hdr.doc_id, index, gen, d->level,
+				 data, len, d->scratch, d->slot_bytes, &flen);
+	if (r < 0)
+		return r;
+	r = pwrite_full(d->fd, d->scratch, flen, (off_t)off);
+	/* Even a failed write may have left part of a frame there. */
+	st->present |= 1u << s;
+	st->gen = gen;
+	if (off + flen > d->file_end)
+		d->file_end = off + flen;
+	if (r < 0)
+		return r;
+	if (st->cur >= 0 || st->present & (1u << (1 - s))) {
+		r = add_punch(d, index, 1 - s);
+		if (r < 0) {
+			st->cur = s;
+			return r;
+		}
+	}
+	st->cur = s;
+	return 0;
+}
+
+/* An explicit empty chunk, to replace a hole extent. */
+static int write_empty_chunk(struct doc *d, uint64_t index)
+{
+	struct chunk_state st;
+	int r = peek_chunk(d, index, &st);
+
+	return r < 0 ? r : write_version(d, index, &zero_byte, 0, &st);
+}
+
+/* ---- hole extents ---- */
+
+static uint32_t smallest_extent(const struct doc *d)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 1; i < d->hdr.nholes; i++)
+		if (d->hdr.holes[i].count < d->hdr.holes[k].count)
+			k = i;
+	return k;
+}
+
+/*
+ * Too many extents: replace the smallest one by explicit empty chunks
+ * (one 4 KiB frame each).  Each chunk leaves the hole list only after it
+ * is written.
+ */
+static int materialise_smallest(struct doc *d)
+{
+	struct container_hole e = d->hdr.holes[smallest_extent(d)];
+
+	d->hdr_dirty = true;
+	for (uint64_t j = e.first; j < e.first + e.count; j++) {
+		int r = write_empty_chunk(d, j);
+
+		if (r < 0)
+			return r;
+		/* j is the first chunk of its extent: never a split */
+		if (container_fill_hole(&d->hdr, j) < 0)
+			vault_misuse("materialise_smallest: fill_hole failed");
+	}
+	return 0;
+}
+
+/* Chunk index is about to hold data: take it out of the hole extents. */
+static int fill_hole(struct doc *d, uint64_t index)
+{
+	int r;
+
+	d->hdr_dirty = true;
+	while ((r = container_fill_hole(&d->hdr, index)) == -ENOSPC) {
+		r = materialise_smallest(d);
+		if (r < 0)
+			return r;
+	}
+	return r;
+}
+
+/* Chunks [first, first + count) are new and read as zeros. */
+static int add_holes(struct doc *d, uint64_t first, uint64_t count)
+{
+	int r;
+
+	d->hdr_dirty = true;
+	while ((r = container_add_holes(&d->hdr, first, count)) == -ENOSPC) {
+		if (count <= d->hdr.holes[smallest_extent(d)].count) {
+			for (uint64_t j = first; j < first + count; j++) {
+				r = write_empty_chunk(d, j);
+				if (r < 0)
+					return r;
+			}
+			return 0;
+		}
+		r = materialise_smallest(d);
+		if (r < 0)
+			return r;
+	}
+	return r;
+}
+
+/* ---- the chunk cache ---- */
+
+static int cache_writeback(struct doc *d)
+{
+	int r;
+
+	if (!d->c_valid || !d->c_dirty)
+		return 0;
+	r = write_version(d, d->c_index, d->c_buf, d->c_len, &d->c_st);
+	if (r == 0)
+		d->c_dirty = false;
+	return r;
+}
+
+/*
+ * Make chunk index the cached one.  fresh: its current content is not
+ * needed (a hole, past the end, or about to be overwritten completely):
+ * start from zeros and only learn the slot state.
+ */
+static int cache_load(struct doc *d, uint64_t index, bool fresh)
+{
+	int r;
+
+	if (d->c_valid && d->c_index == index)
+		return 0;
+	r = cache_writeback(d);
+	if (r < 0)
+		return r;
+	d->c_valid = false;
+	if (fresh) {
+		memset(d->c_buf, 0, d->cs);
+		d->c_len = 0;
+		r = peek_chunk(d, index, &d->c_st);
+	} else {
+		r = open_chunk(d, index, d->c_buf, &d->c_len, &d->c_st);
+		if (r == 0)
+			memset(d->c_buf + d->c_len, 0, d->cs - d->c_len);
+	}
+	if (r < 0)
+		return r;
+	d->c_index = index;
+	d->c_valid = true;
+	d->c_dirty = false;
+	return 0;
+}
+
+static void cache_drop(struct doc *d)
+{
+	d->c_valid = false;
+	d->c_dirty = false;
+}
+
+/* ---- lifecycle ---- */
+
+static void doc_free(struct doc *d)
+{
+	if (!d)
+		return;
+	if (d->c_buf) {
+		sodium_memzero(d->c_buf, d->cs);
+		free(d->c_buf);
+	}
+	if (d->scratch) {
+		sodium_memzero(d->scratch, 2 * d->slot_bytes);
+		free(d->scratch);
+	}
+	if (d->dek) {
+		/* it may be read-only (doc_open/doc_create) */
+		sodium_mprotect_readwrite(d->dek);
+		seal_secret_free(d->dek);
+	}
+	sodium_memzero(d, sizeof(*d));
+	free(d);
+}
+
+static int doc_alloc(int fd, const struct keystore *ks, struct doc **out)
+{
+	struct doc *d = calloc(1, sizeof(*d));
+	int fl;
+
+	if (!d)
+		return -ENOMEM;
+	d->fd = fd;
+	d->ks = ks;
+	d->dek = seal_secret_alloc(SEAL_KEY_BYTES);
+	if (!d->dek) {
+		free(d);
+		return -ENOMEM;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0) {
+		int r = -errno;
+
+		doc_free(d);
+		return r;
+	}
+	d->writable = (fl & O_ACCMODE) != O_RDONLY;
+	d->level = keystore_settings(ks)->compress_level;
+	*out = d;
+	return 0;
+}
+
+/* Buffers for chunk size cs; file_end from the backing file. */
+static int doc_setup(struct doc *d, uint32_t cs)
+{
+	struct stat st;
+
+	if (!container_chunk_size_valid(cs))
+		return -EINVAL;
+	d->cs = cs;
+	d->slot_bytes = container_slot_bytes(cs);
+	d->c_buf = malloc(cs);
+	d->scratch = malloc(2 * d->slot_bytes);
+	if (!d->c_buf || !d->scratch)
+		return -ENOMEM;
+	if (fstat(d->fd, &st) < 0)
+		return -errno;
+	d->file_end = (uint64_t)st.st_size;
+	return 0;
+}
+
+int doc_create(int fd, const struct keystore *ks, struct doc **out)
+{
+	struct doc *d;
+	int r;
+
+	r = doc_alloc(fd, ks, &d);
+	if (r < 0)
+		return r;
+	r = doc_setup(d, keystore_settings(ks)->chunk_size);
+	if (r < 0)
+		goto fail;
+	if (!d->writable) {
+		r = -EBADF;
+		goto fail;
+	}
+	if (d->file_end != 0) {
+		r = -EEXIST;
+		goto fail;
+	}
+	seal_random(d->hdr.doc_id, sizeof(d->hdr.doc_id));
+	seal_random(d->dek, SEAL_KEY_BYTES);
+	r = keystore_wrap_dek(ks, d->hdr.doc_id, d->dek, &d->hdr.kek_version,
+			      d->hdr.wrapped_dek);
+	if (r < 0)
+		goto fail;
+	d->hdr.chunk_size = d->cs;
+	d->hdr.gen = 0;		/* first write: slots get 2 and 3 */
+	r = write_header(d);
+	if (r < 0)
+		goto fail;
+	sodium_mprotect_readonly(d->dek);
+	*out = d;
+	return 0;
+fail:
+	doc_free(d);
+	return r;
+}
+
+int doc_open(int fd, const struct keystore *ks, struct doc **out)
+{
+	struct doc *d;
+	int r;
+
+	r = doc_alloc(fd, ks, &d);
+	if (r < 0)
+		return r;
+	r = read_header(fd, ks, &d->hdr, d->dek);
+	if (r < 0)
+		goto fail;
+	if (d->hdr.size > DOC_MAX_SIZE) {
+		r = -EBADMSG;
+		goto fail;
+	}
+	r = doc_setup(d, d->hdr.chunk_size);
+	if (r < 0)
+		goto fail;
+	sodium_mprotect_readonly(d->dek);
+	*out = d;
+	return 0;
+fail:
+	doc_free(d);
+	return r;
+}
+
+int doc_peek_size(int fd, const struct keystore *ks, uint64_t *size)
+{
+	struct container_header h;
+	uint8_t *dek = seal_secret_alloc(SEAL_KEY_BYTES);
+	int r;
+
+	if (!dek)
+		return -ENOMEM;
+	r = read_header(fd, ks, &h, dek);
+	seal_secret_free(dek);
+	if (r < 0)
+		return r;
+	if (h.size > DOC_MAX_SIZE)
+		return -EBADMSG;
+	*size = h.size;
+	return 0;
+}
+
+uint64_t doc_size(const struct doc *d)
+{
+	return d->hdr.size;
+}
+
+/* ---- reading ---- */
+
+int doc_read(struct doc *d, void *buf, size_t len, uint64_t off, size_t *got)
+{
+	uint8_t *out = buf;
+	uint64_t pos = off;
+	size_t total, done = 0;
+	int r = 0;
+
+	*got = 0;
+	if (off >= d->hdr.size || len == 0)
+		return 0;
+	total = d->hdr.size - off < len ? (size_t)(d->hdr.size - off) : len;
+	while (done < total) {
+		uint64_t i = pos / d->cs;
+		size_t coff = (size_t)(pos % d->cs);
+		size_t n = d->cs - coff < total - done ? d->cs - coff :
+			   total - done;
+
+		if (d->c_valid && d->c_index == i) {
+			memcpy(out + done, d->c_buf + coff, n);
+		} else if (container_is_hole(&d->hdr, i)) {
+			memset(out + done, 0, n);
+		} else if (n == d->cs) {
+			/* a whole chunk: decrypt straight into the caller's buffer */
+			struct chunk_state st;
+			size_t clen;
+
+			r = open_chunk(d, i, out + done, &clen, &st);
+			if (r < 0)
+				goto fail;
+			memset(out + done + clen, 0, d->cs - clen);
+		} else {
+			r = cache_load(d, i, false);
+			if (r < 0)
+				goto fail;
+			memcpy(out + done, d->c_buf + coff, n);
+		}
+		done += n;
+		pos += n;
+	}
+	*got = total;
+	return 0;
+fail:
+	memset(buf, 0, total);
+	return r;
+}
+
+int doc_verify(struct doc *d,
+	       void (*bad)(uint64_t index, int error, void *arg), void *arg)
+{
+	uint64_t n = nchunks(d, d->hdr.size);
+	bool any = false;
+	int r;
+
+	r = cache_writeback(d);
+	if (r < 0)
+		return r;
+	cache_drop(d);
+	for (uint64_t i = 0; i < n; i++) {
+		struct chunk_state st;
+		size_t len;
+
+		if (container_is_hole(&d->hdr, i))
+			continue;
+		r = open_chunk(d, i, d->c_buf, &len, &st);
+		if (r == -EBADMSG) {
+			any = true;
+			if (bad)
+				bad(i, r, arg);
+		} else if (r < 0) {
+			return r;
+		}
+	}
+	sodium_memzero(d->c_buf, d->cs);
+	return any ? -EBADMSG : 0;
+}
+
+/* ---- writing ---- */
+
+/* Grow to size (> current): the new chunks are holes. */
+static int grow(struct doc *d, uint64_t size)
+{
+	uint64_t old_n = nchunks(d, d->hdr.size), new_n = nchunks(d, size);
+	int r = 0;
+
+	if (new_n > old_n)
+		r = add_holes(d, old_n, new_n - old_n);
+	if (r < 0)
+		return r;
+	d->hdr.size = size;
+	d->hdr_dirty = true;
+	return 0;
+}
+
+int doc_write(struct doc *d, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *in = buf;
+	uint64_t pos = off;
+	size_t done = 0;
+	int r;
+
+	if (!d->writable)
+		return -EBADF;
+	if (len == 0)
+		return 0;
+	if (off > DOC_MAX_SIZE || len > DOC_MAX_SIZE - off)
+		return -EFBIG;
+	/* Chunks strictly between the old end and the new data: holes. */
+	if (off / d->cs > nchunks(d, d->hdr.size)) {
+		r = grow(d, off / d->cs * d->cs);
+		if (r < 0)
+			return r;
+	}
+	while (done < len) {
+		uint64_t i = pos / d->cs, start = i * d->cs;
+		size_t coff = (size_t)(pos % d->cs);
+		size_t n = d->cs - coff < len - done ? d->cs - coff :
+			   len - done;
+
+		if (d->c_valid && d->c_index == i) {
+			/* the cached chunk is never a hole */
+		} else {
+			bool hole = container_is_hole(&d->hdr, i);
+			uint64_t have = 0;	/* bytes of the chunk that exist */
+
+			if (!hole && start < d->hdr.size)
+				have = d->hdr.size - start < d->cs ?
+				       d->hdr.size - start : d->cs;
+			if (hole) {
+				r = fill_hole(d, i);
+				if (r < 0)
+					return r;
+			}
+			if (n == d->cs) {
+				/* whole chunk: seal it straight from buf */
+				struct chunk_state st;
+
+				r = peek_chunk(d, i, &st);
+				if (r == 0)
+					r = write_version(d, i, in + done, n,
+							  &st);
+				if (r < 0)
+					return r;
+				goto next;
+			}
+			r = cache_load(d, i, have == 0 ||
+					     (coff == 0 && n >= have));
+			if (r < 0)
+				return r;
+		}
+		memcpy(d->c_buf + coff, in + done, n);
+		if (coff + n > d->c_len)
+			d->c_len = coff + n;
+		d->c_dirty = true;
+next:
+		done += n;
+		pos += n;
+		if (pos > d->hdr.size) {
+			d->hdr.size = pos;
+			d->hdr_dirty = true;
+		}
+	}
+	return 0;
+}
+
+int doc_truncate(struct doc *d, uint64_t size)
+{
+	uint64_t n, end;
+	size_t keep;
+	int r;
+
+	if (!d->writable)
+		return -EBADF;
+	if (size > DOC_MAX_SIZE)
+		return -EFBIG;
+	if (size == d->hdr.size)
+		return 0;
+	if (size > d->hdr.size)
+		return grow(d, size);
+
+	n = nchunks(d, size);
+	if (d->c_valid && d->c_index >= n)
+		cache_drop(d);
+	/* superseded versions beyond the end go with the ftruncate below */
+	for (size_t i = 0; i < d->npunch;) {
+		if (d->punch[i].index >= n)
+			d->punch[i] = d->punch[--d->npunch];
+		else
+			i++;
+	}
+	/*
+	 * Cut the new last chunk's data length, so that its old bytes can
+	 * never come back when the file grows again.
+	 */
+	keep = (size_t)(size % d->cs);
+	if (keep && !container_is_hole(&d->hdr, n - 1)) {
+		r = cache_load(d, n - 1, false);
+		if (r < 0)
+			return r;
+		if (d->c_len > keep) {
+			memset(d->c_buf + keep, 0, d->c_len - keep);
+			d->c_len = keep;
+			d->c_dirty = true;
+		}
+	}
+	r = cache_writeback(d);
+	if (r < 0)
+		return r;
+	container_clip_holes(&d->hdr, n);
+	d->hdr.size = size;
+	d->hdr_dirty = true;
+	/*
+	 * Header first, then cut the file: a crash in between leaves stale
+	 * chunks past the size (ignored), never a size whose chunks are gone.
+	 */
+	r = write_header(d);
+	if (r < 0)
+		return r;
+	end = n ? slot_off(d, n, 0) : CONTAINER_DATA_OFFSET;
+	if (d->file_end > end) {
+		if (ftruncate(d->fd, (off_t)end) < 0)
+			return -errno;
+		d->file_end = end;
+	}
+	return 0;
+}
+
+int doc_flush(struct doc *d)
+{
+	int r;
+
+	if (!d->writable)
+		return 0;
+	r = cache_writeback(d);
+	if (r == 0)
+		r = flush_punches(d);
+	if (r == 0 && d->hdr_dirty)
+		r = write_header(d);
+	return r;
+}
+
+int doc_sync(struct doc *d, bool datasync)
+{
+	int r = doc_flush(d);
+
+	if (r < 0)
+		return r;
+	if ((datasync ? fdatasync(d->fd) : fsync(d->fd)) < 0)
+		return -errno;
+	return 0;
+}
+
+int doc_close(struct doc *d)
+{
+	int r;
+
+	if (!d)
+		return 0;
+	r = doc_flush(d);
+	doc_free(d);
+	return r;
+}
