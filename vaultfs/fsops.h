@@ -20,7 +20,7 @@ struct names_key;
 struct fsops;
 
 struct fsops_config {
-	int data_fd;			/* O_PATH|O_DIRECTORY of VAULT/data */
+	int data_fd;			/* O_RDONLY|O_DIRECTORY of VAULT/data */
 	const struct keystore *ks;	/* borrowed; outlives the fsops */
 	const struct names_key *nk;	/* borrowed; outlives the fsops */
 	bool root_owns;			/* daemon is root: chown new files */

@@ -1,0 +1,1469 @@
+/*
+ * fsops.c - FUSE low-level operations over the encrypted backing tree.
+ * See fsops.h for the design.  Every reply is 0 or an errno; storage that
+ * fails authentication is reported to the caller as EIO and logged by
+ * backing name only.
+ */
+#define FUSE_USE_VERSION 312
+#include "fsops.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "backing.h"
+#include "document.h"
+#include "fileio.h"
+#include "log.h"
+#include "names.h"
+#include "../keys/keystore.h"
+
+struct inode {
+	struct inode *next;		/* hash chain, table lock */
+	int fd;				/* O_PATH|O_NOFOLLOW backing file */
+	dev_t dev;
+	ino_t ino;
+	mode_t type;			/* S_IFMT bits */
+	uint64_t nlookup;		/* table lock */
+
+	pthread_mutex_t lock;		/* everything below */
+	bool have_dirid;
+	uint8_t dirid[NAMES_DIRID_BYTES];
+	struct doc *doc;		/* while opens > 0 */
+	int doc_fd;
+	bool doc_writable;
+	unsigned opens;
+	bool size_known;
+	bool damaged;			/* header failed authentication */
+	uint64_t size;
+};
+
+struct handle {
+	struct inode *inode;
+	int flags;			/* open(2) flags */
+	uint64_t bytes_read;
+	uint64_t bytes_written;
+};
+
+struct dirhandle {
+	DIR *dp;
+	struct inode *inode;
+	struct dirent *entry;		/* pending entry, or NULL */
+	off_t offset;
+};
+
+struct fsops {
+	pthread_mutex_t table_lock;
+	struct inode **buckets;
+	size_t nbuckets;
+	size_t ninodes;
+	struct inode root;
+	const struct keystore *ks;
+	const struct names_key *nk;
+	bool root_owns;
+	bool writeback;
+	double timeout;
+};
+
+#define ENC_BUF NAMES_ENC_MAX
+
+static struct fsops *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static struct inode *inode_of(fuse_req_t req, fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID)
+		return &fs_of(req)->root;
+	return (struct inode *)(uintptr_t)ino;
+}
+
+static fuse_ino_t ino_of(struct fsops *fs, struct inode *in)
+{
+	return in == &fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)in;
+}
+
+static void proc_path(char buf[64], int fd)
+{
+	snprintf(buf, 64, "/proc/self/fd/%d", fd);
+}
+
+/* ---- inode table ---------------------------------------------------- */
+
+static size_t bucket_of(const struct fsops *fs, dev_t dev, ino_t ino)
+{
+	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ULL ^ (uint64_t)dev;
+
+	return (size_t)(h >> 16) & (fs->nbuckets - 1);
+}
+
+static void table_grow(struct fsops *fs)
+{
+	size_t n = fs->nbuckets * 2;
+	struct inode **nb = calloc(n, sizeof(*nb));
+	struct inode **old = fs->buckets;
+	size_t oldn = fs->nbuckets;
+
+	if (!nb)
+		return;	/* keep the smaller table: slower, still correct */
+	fs->buckets = nb;
+	fs->nbuckets = n;
+	for (size_t i = 0; i < oldn; i++) {
+		struct inode *in = old[i], *next;
+
+		for (; in; in = next) {
+			size_t b = bucket_of(fs, in->dev, in->ino);
+
+			next = in->next;
+			in->next = nb[b];
+			nb[b] = in;
+		}
+	}
+	free(old);
+}
+
+/*
+ * Find or insert the inode for a backing file that fd (O_PATH) refers to,
+ * taking one lookup reference.  Consumes fd either way.
+ */
+static struct inode *inode_get(struct fsops *fs, int fd, const struct stat *st)
+{
+	struct inode *in;
+	size_t b;
+
+	if (st->st_dev == fs->root.dev && st->st_ino == fs->root.ino) {
+		close(fd);
+		pthread_mutex_lock(&fs->table_lock);
+		fs->root.nlookup++;
+		pthread_mutex_unlock(&fs->table_lock);
+		return &fs->root;
+	}
+	pthread_mutex_lock(&fs->table_lock);
+	b = bucket_of(fs, st->st_dev, st->st_ino);
+	for (in = fs->buckets[b]; in; in = in->next)
+		if (in->dev == st->st_dev && in->ino == st->st_ino)
+			break;
+	if (in) {
+		in->nlookup++;
+		pthread_mutex_unlock(&fs->table_lock);
+		close(fd);
+		return in;
+	}
+	in = calloc(1, sizeof(*in));
+	if (!in) {
+		pthread_mutex_unlock(&fs->table_lock);
+		close(fd);
+		return NULL;
+	}
+	in->fd = fd;
+	in->dev = st->st_dev;
+	in->ino = st->st_ino;
+	in->type = st->st_mode & S_IFMT;
+	in->nlookup = 1;
+	in->doc_fd = -1;
+	pthread_mutex_init(&in->lock, NULL);
+	in->next = fs->buckets[b];
+	fs->buckets[b] = in;
+	if (++fs->ninodes > fs->nbuckets * 2)
+		table_grow(fs);
+	pthread_mutex_unlock(&fs->table_lock);
+	return in;
+}
+
+static void inode_destroy(struct inode *in)
+{
+	if (in->doc) {
+		int r = doc_close(in->doc);
+
+		if (r < 0)
+			vlog(LOG_ERR, "flushing inode %ju on release failed: %s",
+			     (uintmax_t)in->ino, strerror(-r));
+	}
+	if (in->doc_fd >= 0)
+		close(in->doc_fd);
+	if (in->fd >= 0)
+		close(in->fd);
+	pthread_mutex_destroy(&in->lock);
+	free(in);
+}
+
+static void inode_forget(struct fsops *fs, struct inode *in, uint64_t n)
+{
+	struct inode **pp;
+
+	pthread_mutex_lock(&fs->table_lock);
+	if (n > in->nlookup)
+		n = in->nlookup;
+	in->nlookup -= n;
+	if (in->nlookup > 0 || in == &fs->root) {
+		pthread_mutex_unlock(&fs->table_lock);
+		return;
+	}
+	pp = &fs->buckets[bucket_of(fs, in->dev, in->ino)];
+	while (*pp && *pp != in)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = in->next;
+	fs->ninodes--;
+	pthread_mutex_unlock(&fs->table_lock);
+	inode_destroy(in);
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/* Dir id of a directory inode, read once.  Caller holds nothing. */
+static int dir_id(struct inode *dir, uint8_t out[NAMES_DIRID_BYTES])
+{
+	int r = 0;
+
+	if (dir->type != S_IFDIR)
+		return -ENOTDIR;
+	pthread_mutex_lock(&dir->lock);
+	if (!dir->have_dirid) {
+		r = backing_read_dirid(dir->fd, dir->dirid);
+		if (r == 0)
+			dir->have_dirid = true;
+		else
+			vlog(LOG_ERR, "integrity: directory id of backing "
+			     "directory inode %ju unreadable: %s",
+			     (uintmax_t)dir->ino, strerror(-r));
+	}
+	if (r == 0)
+		memcpy(out, dir->dirid, NAMES_DIRID_BYTES);
+	pthread_mutex_unlock(&dir->lock);
+	return r == -EBADMSG ? -EIO : r;
+}
+
+/* Encrypt name for directory dir: backing entry name (and long form). */
+static int enc_name(struct fsops *fs, struct inode *dir, const char *name,
+		    char enc[ENC_BUF], char backing[NAMES_BACKING_MAX],
+		    bool *is_long)
+{
+	uint8_t id[NAMES_DIRID_BYTES];
+	int r = dir_id(dir, id);
+
+	if (r < 0)
+		return r;
+	return names_encrypt(fs->nk, id, name, strlen(name), enc, backing,
+			     is_long);
+}
+
+/* Logical size of a regular file, from the open doc or the header. */
+static int file_size(struct fsops *fs, struct inode *in, uint64_t *size)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->doc) {
+		in->size = doc_size(in->doc);
+		in->size_known = true;
+	} else if (!in->size_known) {
+		char path[64];
+		int fd;
+
+		proc_path(path, in->fd);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+		} else {
+			r = doc_peek_size(fd, fs->ks, &in->size);
+			close(fd);
+			if (r == 0) {
+				in->size_known = true;
+				in->damaged = false;
+			}
+		}
+	}
+	*size = in->size;
+	pthread_mutex_unlock(&in->lock);
+	return r;
+}
+
+static void report_damage(struct inode *in, int err)
+{
+	vlog(LOG_ERR, "integrity: document in backing inode %ju failed "
+	     "authentication: %s", (uintmax_t)in->ino, strerror(-err));
+}
+
+/* errno for the kernel: authentication failures become EIO. */
+static int kerr(int r)
+{
+	if (r == -EBADMSG || r == -ENOKEY || r == -EPROTONOSUPPORT)
+		return EIO;
+	return -r;
+}
+
+static int inode_stat(struct fsops *fs, struct inode *in, struct stat *st)
+{
+	int r;
+
+	if (fstatat(in->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (S_ISREG(st->st_mode)) {
+		uint64_t size;
+
+		r = file_size(fs, in, &size);
+		if (r == -EBADMSG || r == -ENOKEY || r == -EPROTONOSUPPORT) {
+			/* Show the entry (so it can be removed); opening it fails. */
+			if (!in->damaged)
+				report_damage(in, r);
+			in->damaged = true;
+			size = 0;
+		} else if (r < 0) {
+			return r;
+		}
+		st->st_size = (off_t)size;
+	} else if (S_ISLNK(st->st_mode)) {
+		char enc[NAMES_LINK_ENC_MAX], target[NAMES_LINK_MAX + 1];
+		ssize_t n = readlinkat(in->fd, "", enc, sizeof(enc) - 1);
+		size_t len;
+
+		if (n < 0)
+			return -errno;
+		enc[n] = '\0';
+		if (names_link_decrypt(fs->nk, enc, (size_t)n, target, &len) == 0)
+			st->st_size = (off_t)len;
+		else
+			st->st_size = 0;
+		sodium_memzero(target, sizeof(target));
+	}
+	st->st_ino = in->ino;
+	return 0;
+}
+
+/* Look backing entry up in dir and fill e.  0 or -errno. */
+static int do_lookup(struct fsops *fs, struct inode *dir, const char *backing,
+		     struct fuse_entry_param *e)
+{
+	struct inode *in;
+	int fd, r;
+
+	memset(e, 0, sizeof(*e));
+	fd = openat(dir->fd, backing, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (S_ISDIR(e->attr.st_mode)) {
+		/* Directories need a real descriptor: fsync after adding
+		 * entries, and reading the dir id. */
+		int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			close(fd);
+			fd = dfd;
+		}
+	}
+	in = inode_get(fs, fd, &e->attr);
+	if (!in)
+		return -ENOMEM;
+	r = inode_stat(fs, in, &e->attr);
+	if (r < 0) {
+		inode_forget(fs, in, 1);
+		return r;
+	}
+	e->ino = ino_of(fs, in);
+	e->attr_timeout = fs->timeout;
+	e->entry_timeout = fs->timeout;
+	return 0;
+}
+
+/* New entries belong to the caller when the daemon runs as root. */
+static int give_to_caller(struct fsops *fs, fuse_req_t req, struct inode *dir,
+			  int dirfd, const char *backing)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct stat pst;
+	gid_t gid = ctx->gid;
+
+	if (!fs->root_owns)
+		return 0;
+	if (fstatat(dir->fd, "", &pst, AT_EMPTY_PATH) == 0 &&
+	    (pst.st_mode & S_ISGID))
+		gid = pst.st_gid;
+	if (fchownat(dirfd, backing, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct fsops *fs = userdata;
+
+	if (fs->writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	else
+		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* Truncation goes through setattr so the document sees it. */
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	conn->max_write = 1U << 20;
+	conn->max_readahead = 1U << 20;
+}
+
+static void op_destroy(void *userdata)
+{
+	(void)userdata;	/* fsops_free() releases everything after the loop */
+}
+
+/* ---- lookups and attributes -------------------------------------------- */
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fsops *fs = fs_of(req);
+	struct inode *dir = inode_of(req, parent);
+	struct fuse_entry_param e;
+	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
+	bool is_long;
+	int r;
+
+	r = enc_name(fs, dir, name, enc, backing, &is_long);
+	if (r == 0)
+		r = do_lookup(fs, dir, backing, &e);
+	if (r == -ENOENT) {
+		/* negative entry, cached like positive ones */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = fs->timeout;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (r < 0)
+		fuse_reply_err(req, kerr(r));
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	inode_forget(fs_of(req), inode_of(req, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	struct fsops *fs = fs_of(req);
+
+	for (size_t i = 0; i < count; i++)
+		inode_forget(fs, inode_of(req, forgets[i].ino),
+			     forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fsops *fs = fs_of(req);
+	struct stat st;
+	int r = inode_stat(fs, inode_of(req, ino), &st);
+
+	if (r < 0)
+		fuse_reply_err(req, kerr(r));
+	else
+		fuse_reply_attr(req, &st, fs->timeout);
+}
+
+static int open_doc(struct fsops *fs, struct inode *in, bool write);
+static void close_doc(struct inode *in);
+
+static int set_times(struct inode *in, const struct stat *attr, int valid)
+{
+	struct timespec tv[2];
+	char path[PATH_MAX];
+
+	tv[0].tv_sec = 0;
+	tv[1].tv_sec = 0;
+	tv[0].tv_nsec = UTIME_OMIT;
+	tv[1].tv_nsec = UTIME_OMIT;
+	if (valid & FUSE_SET_ATTR_ATIME_NOW)
+		tv[0].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_ATIME)
+		tv[0] = attr->st_atim;
+	if (valid & FUSE_SET_ATTR_MTIME_NOW)
+		tv[1].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_MTIME)
+		tv[1] = attr->st_mtim;
+
+	if (in->type == S_IFLNK) {
+		/* No descriptor-based lutimes: use the path the kernel reports. */
+		char link[64];
+		ssize_t n;
+
+		proc_path(link, in->fd);
+		n = readlink(link, path, sizeof(path) - 1);
+		if (n < 0)
+			return -errno;
+		path[n] = '\0';
+		if (utimensat(AT_FDCWD, path, tv, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		return 0;
+	}
+	proc_path(path, in->fd);
+	if (utimensat(AT_FDCWD, path, tv, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int valid, struct fuse_file_info *fi)
+{
+	struct fsops *fs = fs_of(req);
+	struct inode *in = inode_of(req, ino);
+	struct stat st;
+	char path[64];
+	int r = 0;
+
+	if (valid & FUSE_SET_ATTR_MODE) {
+		proc_path(path, in->fd);
+		if (in->type != S_IFLNK && chmod(path, attr->st_mode) < 0) {
+			r = -errno;
+			goto out;
+		}
+	}
+	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
+		gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
+
+		if (fchownat(in->fd, "", uid, gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -errno;
+			goto out;
+		}
+	}
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		if (in->type != S_IFREG) {
+			r = -EINVAL;
+			goto out;
+		}
+		pthread_mutex_lock(&in->lock);
+		r = open_doc(fs, in, true);
+		if (r == 0) {
+			r = doc_truncate(in->doc, (uint64_t)attr->st_size);
+			if (r == 0 && in->opens == 0)
+				r = doc_flush(in->doc);
+			in->size = doc_size(in->doc);
+			in->size_known = true;
+			close_doc(in);
+		}
+		pthread_mutex_unlock(&in->lock);
+		if (r < 0)
+			goto out;
+	}
+	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+		     FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
+		r = set_times(in, attr, valid);
+		if (r < 0)
+			goto out;
+	}
+	r = inode_stat(fs, in, &st);
+out:
+	if (r < 0)
+		fuse_reply_err(req, kerr(r));
+	else
+		fuse_reply_attr(req, &st, fs->timeout);
+}
+
+/* ---- directory entries ---------------------------------------------------- */
+
+/* Remove a long entry's side file after its entry is gone. */
+static void drop_side(struct inode *dir, const char *backing, bool is_long)
+{
+	if (is_long)
+		backing_remove_longname(dir->fd, backing);
+}
+
+static int make_node(fuse_req_t req, struct inode *dir, const char *name,
+		     mode_t mode, const char *link, struct fuse_entry_param *e)
+{
+	struct fsops *fs = fs_of(req);
+	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
+	bool is_long;
+	int r;
+
+	r = enc_name(fs, dir, name, enc, backing, &is_long);
+	if (r < 0)
+		return r;
+	if (is_long) {
+		/* The side file exists before the entry, so a crash leaves
+		 * at worst an orphan side file, never a nameless entry. */
+		if (faccessat(dir->fd, backing, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return -EEXIST;
+		r = backing_write_longname(dir->fd, backing, enc);
+		if (r < 0)
+			return r;
+	}
+	if (S_ISDIR(mode)) {
+		uint8_t id[NAMES_DIRID_BYTES];
+
+		r = backing_mkdir(dir->fd, backing, mode & 07777, id);
+	} else if (S_ISLNK(mode)) {
+		char *lenc = malloc(NAMES_LINK_ENC_MAX);
+
+		if (!lenc) {
+			r = -ENOMEM;
+		} else {
+			r = names_link_encrypt(fs->nk, link, strlen(link), lenc);
+			if (r == 0 && symlinkat(lenc, dir->fd, backing) < 0)
+				r = -errno;
+			free(lenc);
+		}
+	} else {
+		/* Special files and FIFOs carry no content to encrypt. */
+		if (mknodat(dir->fd, backing, mode, 0) < 0)
+			r = -errno;
+	}
+	if (r == 0)
+		r = give_to_caller(fs, req, dir, dir->fd, backing);
+	if (r == 0)
+		r = do_lookup(fs, dir, backing, e);
+	if (r < 0 && r != -EEXIST && is_long)
+		drop_side(dir, backing, true);
+	return r;
+}
+
+static void reply_entry_or_err(fuse_req_t req, int r, struct fuse_entry_param *e)
+{
+	if (r < 0)
+		fuse_reply_err(req, kerr(r));
+	else
+		fuse_reply_entry(req, e);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	struct fuse_entry_param e;
+
+	reply_entry_or_err(req, make_node(req, inode_of(req, parent), name,
+					  S_IFDIR | mode, NULL, &e), &e);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	struct fuse_entry_param e;
+
+	/* Regular files made by mknod(2) must still be documents. */
+	if (S_ISREG(mode) || S_ISCHR(mode) || S_ISBLK(mode)) {
+		fuse_reply_err(req, S_ISREG(mode) ? ENOSYS : EPERM);
+		return;
+	}
+	reply_entry_or_err(req, make_node(req, inode_of(req, parent), name,
+					  mode, NULL, &e), &e);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	struct fuse_entry_param e;
+
+	reply_entry_or_err(req, make_node(req, inode_of(req, parent), name,
+					  S_IFLNK | 0777, link, &e), &e);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fsops *fs = fs_of(req);
+	struct inode *in = inode_of(req, ino);
+	char *enc = malloc(NAMES_LINK_ENC_MAX);
+	char *target = malloc(NAMES_LINK_MAX + 1);
+	ssize_t n;
+	size_t len;
+	int r;
+
+	if (!enc || !target) {
+		r = -ENOMEM;
+		goto out;
+	}
+	n = readlinkat(in->fd, "", enc, NAMES_LINK_ENC_MAX - 1);
+	if (n < 0) {
+		r = -errno;
+		goto out;
+	}
+	enc[n] = '\0';
+	r = names_link_decrypt(fs->nk, enc, (size_t)n, target, &len);
+	if (r < 0) {
+		vlog(LOG_ERR, "integrity: symlink target of backing inode %ju "
+		     "failed authentication", (uintmax_t)in->ino);
+		goto out;
+	}
+	fuse_reply_readlink(req, target);
+out:
+	if (r < 0)
+		fuse_reply_err(req, kerr(r));
+	if (target)
+		sodium_memzero(target, NAMES_LINK_MAX + 1);
+	free(target);
+	free(enc);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	struct fsops *fs = fs_of(req);
+	struct inode *in = inode_of(req, ino);
+	struct inode *dir = inode_of(req, newparent);
+	struct fuse_entry_param e;
+	char enc[ENC_BUF], backing[NAMES_BACKING_MAX], path[64];
+	bool is_long;
+	int r;
+
+	r = enc_name(fs, dir, newname, enc, backing, &is_long);
+	if (r < 0)
+		goto out;
+	if (is_long && (r = backing_write_longname(dir->fd, backing, enc)) < 0)
+		goto out;
+	if (linkat(in->fd, "", dir->fd, backing, AT_EMPTY_PATH) < 0) {
+		proc_path(path, in->fd);
+		if (linkat(AT_FDCWD, path, dir->fd, backing,
+			   AT_SYMLINK_FOLLOW) < 0) {
+			r = -errno;
+			if (r != -EEXIST)
+				drop_side(dir, backing, is_long);
+			goto out;
+		}
+	}
+	r = do_lookup(fs, dir, backing, &e);
+out:
+	reply_entry_or_err(req, r, &e);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fsops *fs = fs_of(req);
+	struct inode *dir = inode_of(req, parent);
+	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
+	bool is_long;
+	int r = enc_name(fs, dir, name, enc, backing, &is_long);
+
+	if (r == 0 && unlinkat(dir->fd, backing, 0) < 0)
+		r = -errno;
+	if (r == 0)
+		drop_side(dir, backing, is_long);
+	fuse_reply_err(req, kerr(r));
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fsops *fs = fs_of(req);
+	struct inode *dir = inode_of(req, parent);
+	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
+	uint8_t id[NAMES_DIRID_BYTES];
+	bool is_long, had_id;
+	int r, fd = -1;
+	DIR *dp = NULL;
+	struct dirent *de;
+
+	r = enc_name(fs, dir, name, enc, backing, &is_long);
+	if (r < 0)
+		goto out;
+	fd = openat(dir->fd, backing, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* Empty for the user means: nothing but our dir id file. */
+	dp = fdopendir(dup(fd));
+	if (!dp) {
+		r = -errno;
+		goto out;
+	}
+	while ((de = readdir(dp))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, NAMES_DIRID_FILE))
+			continue;
+		r = -ENOTEMPTY;
+		goto out;
+	}
+	r = backing_read_dirid(fd, id);
+	had_id = r == 0;
+	if (r == 0 && unlinkat(fd, NAMES_DIRID_FILE, 0) < 0)
+		r = -errno;
+	if (r < 0 && r != -EBADMSG && r != -ENOENT)
+		goto out;
+	if (unlinkat(dir->fd, backing, AT_REMOVEDIR) < 0) {
+		r = -errno;
+		/* Put the id back so the directory stays usable. */
+		if (had_id && write_file_new(fd, NAMES_DIRID_FILE, id, sizeof(id), 0444) < 0)
+			vlog(LOG_ERR, "cannot restore directory id in backing "
+			     "directory '%s'", backing);
+		goto out;
+	}
+	r = 0;
+	drop_side(dir, backing, is_long);
+out:
+	if (dp)
+		closedir(dp);
+	if (fd >= 0)
+		close(fd);
+	fuse_reply_err(req, kerr(r));
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct fsops *fs = fs_of(req);
+	struct inode *dir = inode_of(req, parent);
+	struct inode *ndir = inode_of(req, newparent);
+	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
+	char nenc[ENC_BUF], nbacking[NAMES_BACKING_MAX];
+	bool is_long, nis_long;
+	int r;
+
+	r = enc_name(fs, dir, name, enc, backing, &is_long);
+	if (r == 0)
+		r = enc_name(fs, ndir, newname, nenc, nbacking, &nis_long);
+	if (r < 0)
+		goto out;
+	/* Side files belong to names, not to files: an exchange keeps both. */
+	if (nis_long && !(flags & RENAME_EXCHANGE) &&
+	    (r = backing_write_longname(ndir->fd, nbacking, nenc)) < 0)
+		goto out;
+	if (renameat2(dir->fd, backing, ndir->fd, nbacking, flags) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (is_long && !(flags & RENAME_EXCHANGE) &&
+	    !(dir == ndir && !strcmp(backing, nbacking)))
+		drop_side(dir, backing, true);
+out:
+	fuse_reply_err(req, kerr(r));
+}
+
+/* ---- directories ----------------------------------------------------------- */
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct inode *in = inode_of(req, ino);
+	struct dirhandle *d = calloc(1, sizeof(*d));
+	int fd;
+
+	if (!d) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fd = openat(in->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d->dp = fdopendir(fd))) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		free(d);
+		fuse_reply_err(req, e);
+		return;
+	}
+	d->inode = in;
+	fi->fh = (uint64_t)(uintptr_t)d;
+	fi->cache_readdir = 0;
+	fuse_reply_open(req, fi);
+}
+
+/* Plaintext name of backing entry de in dir, or -errno to skip it. */
+static int entry_name(struct fsops *fs, struct inode *dir, int dfd,
+		      const uint8_t id[NAMES_DIRID_BYTES], const char *backing,
+		      char name[NAMES_PLAIN_MAX + 1])
+{
+	char enc[ENC_BUF];
+	size_t enclen, len;
+	int r;
+
+	switch (names_classify(backing)) {
+	case NAMES_ENTRY:
+		r = names_decrypt(fs->nk, id, backing, strlen(backing), name,
+				  &len);
+		break;
+	case NAMES_LONG:
+		r = backing_read_longname(dfd, backing, enc, &enclen);
+		if (r == 0)
+			r = names_decrypt(fs->nk, id, enc, enclen, name, &len);
+		break;
+	default:
+		return -ENOENT;	/* ours (dir id, side files) or foreign */
+	}
+	if (r < 0)
+		vlog(LOG_ERR, "integrity: name of backing entry '%s' in "
+		     "directory inode %ju failed authentication; hidden",
+		     backing, (uintmax_t)dir->ino);
+	return r;
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t offset, struct fuse_file_info *fi)
+{
+	struct fsops *fs = fs_of(req);
+	struct dirhandle *d = (struct dirhandle *)(uintptr_t)fi->fh;
+	struct inode *dir = d->inode;
+	uint8_t id[NAMES_DIRID_BYTES];
+	char name[NAMES_PLAIN_MAX + 1];
+	char *buf, *p;
+	size_t rem = size;
+	int r = dir_id(dir, id);
+
+	if (r < 0) {
+		fuse_reply_err(req, kerr(r));
+		return;
+	}
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (offset != d->offset) {
+		seekdir(d->dp, offset);
+		d->entry = NULL;
+		d->offset = offset;
+	}
+	p = buf;
+	for (;;) {
+		struct stat st;
+		size_t need;
+
+		if (!d->entry) {
+			errno = 0;
+			d->entry = readdir(d->dp);
+			if (!d->entry) {
+				if (errno && p == buf) {
+					r = -errno;
+					goto out;
+				}
+				break;
+			}
+		}
+		if (!strcmp(d->entry->d_name, ".") ||
+		    !strcmp(d->entry->d_name, "..")) {
+			strcpy(name, d->entry->d_name);
+		} else if (entry_name(fs, dir, dirfd(d->dp), id,
+				      d->entry->d_name, name) < 0) {
+			d->offset = d->entry->d_off;
+			d->entry = NULL;
+			continue;
+		}
+		memset(&st, 0, sizeof(st));
+		st.st_ino = d->entry->d_ino;
+		st.st_mode = (mode_t)d->entry->d_type << 12;
+		need = fuse_add_direntry(req, p, rem, name, &st,
+					 d->entry->d_off);
+		if (need > rem)
+			break;
+		p += need;
+		rem -= need;
+		d->offset = d->entry->d_off;
+		d->entry = NULL;
+	}
+	r = 0;
+	fuse_reply_buf(req, buf, size - rem);
+out:
+	sodium_memzero(name, sizeof(name));
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	free(buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct dirhandle *d = (struct dirhandle *)(uintptr_t)fi->fh;
+
+	closedir(d->dp);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	struct dirhandle *d = (struct dirhandle *)(uintptr_t)fi->fh;
+	int fd = dirfd(d->dp);
+	int r = datasync ? fdatasync(fd) : fsync(fd);
+
+	fuse_reply_err(req, r < 0 ? errno : 0);
+}
+
+/* ---- files -------------------------------------------------------------------- */
+
+/*
+ * Make sure in->doc is open (writable if write).  Caller holds in->lock.
+ * A document opened read-only is reopened read-write when a writer comes.
+ */
+static int open_doc(struct fsops *fs, struct inode *in, bool write)
+{
+	char path[64];
+	int fd, r;
+
+	if (in->doc && (!write || in->doc_writable))
+		return 0;
+	if (in->doc) {
+		r = doc_close(in->doc);
+		in->doc = NULL;
+		close(in->doc_fd);
+		in->doc_fd = -1;
+		if (r < 0)
+			return r;
+	}
+	proc_path(path, in->fd);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	in->doc_writable = fd >= 0;
+	if (fd < 0 && !write && (errno == EACCES || errno == EROFS))
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = doc_open(fd, fs->ks, &in->doc);
+	if (r < 0) {
+		close(fd);
+		in->doc = NULL;
+		if (r == -EBADMSG || r == -ENOKEY || r == -EPROTONOSUPPORT) {
+			report_damage(in, r);
+			in->damaged = true;
+		}
+		return r;
+	}
+	in->doc_fd = fd;
+	in->size = doc_size(in->doc);
+	in->size_known = true;
+	in->damaged = false;
+	return 0;
+}
+
+/* Close the document if no handle uses it.  Caller holds in->lock. */
+static void close_doc(struct inode *in)
+{
+	int r;
+
+	if (!in->doc || in->opens > 0)
+		return;
+	in->size = doc_size(in->doc);
+	r = doc_close(in->doc);
+	if (r < 0)
+		vlog(LOG_ERR, "writing document in backing inode %ju failed: %s",
+		     (uintmax_t)in->ino, strerror(-r));
+	in->doc = NULL;
+	close(in->doc_fd);
+	in->doc_fd = -1;
+}
+
+static struct handle *new_handle(struct inode *in, int flags)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (h) {
+		h->inode = in;
+		h->flags = flags;
+	}
+	return h;
+}
+
+static void fill_open(struct fsops *fs, struct fuse_file_info *fi,
+		      struct handle *h)
+{
+	fi->fh = (uint64_t)(uintptr_t)h;
+	/* We are the only writer of the backing store: the cache stays valid. */
+	fi->keep_cache = 1;
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fsops *fs = fs_of(req);
+	struct inode *in = inode_of(req, ino);
+	bool write = (fi->flags & O_ACCMODE) != O_RDONLY || fs->writeback;
+	struct handle *h = new_handle(in, fi->flags);
+	int r;
+
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&in->lock);
+	r = open_doc(fs, in, write);
+	if (r == -EACCES && fs->writeback && (fi->flags & O_ACCMODE) == O_RDONLY)
+		r = open_doc(fs, in, false);
+	if (r == 0 && (fi->flags & O_TRUNC))
+		r = doc_truncate(in->doc, 0);
+	if (r == 0)
+		in->opens++;
+	else
+		close_doc(in);
+	pthread_mutex_unlock(&in->lock);
+	if (r < 0) {
+		free(h);
+		fuse_reply_err(req, kerr(r));
+		return;
+	}
+	fill_open(fs, fi, h);
+	fuse_reply_open(req, fi);
+}
+
+/*
+ * Create a new document: in an anonymous O_TMPFILE first where the file
+ * system allows it, so a crash never leaves a half-made entry behind.
+ */
+static int create_backing(struct inode *dir, const char *backing, mode_t mode,
+			  const struct keystore *ks, int *fdp, struct doc **docp)
+{
+	char path[64];
+	int fd, r;
+
+	fd = openat(dir->fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+	if (fd >= 0) {
+		r = doc_create(fd, ks, docp);
+		if (r == 0) {
+			proc_path(path, fd);
+			if (linkat(AT_FDCWD, path, dir->fd, backing,
+				   AT_SYMLINK_FOLLOW) < 0)
+				r = -errno;
+			if (r < 0) {
+				doc_close(*docp);
+				*docp = NULL;
+			}
+		}
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		*fdp = fd;
+		return 0;
+	}
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -errno;
+	fd = openat(dir->fd, backing, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW |
+		    O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	r = doc_create(fd, ks, docp);
+	if (r < 0) {
+		unlinkat(dir->fd, backing, 0);
+		close(fd);
+		return r;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct fsops *fs = fs_of(req);
+	struct inode *dir = inode_of(req, parent);
+	struct fuse_entry_param e;
+	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
+	struct doc *doc = NULL;
+	struct inode *in;
+	struct handle *h;
+	bool is_long;
+	int fd = -1, r;
+
+	r = enc_name(fs, dir, name, enc, backing, &is_long);
+	if (r < 0)
+		goto fail;
+	if (is_long &&
+	    faccessat(dir->fd, backing, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    (r = backing_write_longname(dir->fd, backing, enc)) < 0)
+		goto fail;
+	r = create_backing(dir, backing, mode & 07777, fs->ks, &fd, &doc);
+	if (r == -EEXIST && !(fi->flags & O_EXCL)) {
+		/* Lost a race with another creator: open what is there. */
+		r = do_lookup(fs, dir, backing, &e);
+		if (r < 0)
+			goto fail;
+		in = inode_of(req, e.ino);
+		goto open_existing;
+	}
+	if (r < 0)
+		goto fail_side;
+	r = give_to_caller(fs, req, dir, dir->fd, backing);
+	if (r < 0) {
+		doc_close(doc);
+		close(fd);
+		unlinkat(dir->fd, backing, 0);
+		goto fail_side;
+	}
+	r = do_lookup(fs, dir, backing, &e);
+	if (r < 0) {
+		doc_close(doc);
+		close(fd);
+		goto fail;
+	}
+	in = inode_of(req, e.ino);
+	pthread_mutex_lock(&in->lock);
+	if (!in->doc) {
+		in->doc = doc;
+		in->doc_fd = fd;
+		in->doc_writable = true;
+		in->size = 0;
+		in->size_known = true;
+	} else {
+		doc_close(doc);
+		close(fd);
+	}
+	pthread_mutex_unlock(&in->lock);
+open_existing:
+	h = new_handle(in, fi->flags);
+	pthread_mutex_lock(&in->lock);
+	r = h ? open_doc(fs, in, true) : -ENOMEM;
+	if (r == 0 && (fi->flags & O_TRUNC))
+		r = doc_truncate(in->doc, 0);
+	if (r == 0)
+		in->opens++;
+	else
+		close_doc(in);
+	pthread_mutex_unlock(&in->lock);
+	if (r < 0) {
+		free(h);
+		inode_forget(fs, in, 1);
+		goto fail;
+	}
+	fill_open(fs, fi, h);
+	fuse_reply_create(req, &e, fi);
+	return;
+fail_side:
+	if (is_long && r != -EEXIST)
+		drop_side(dir, backing, true);
+fail:
+	fuse_reply_err(req, kerr(r));
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct inode *in = h->inode;
+	char *buf = malloc(size ? size : 1);
+	size_t got = 0;
+	int r;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&in->lock);
+	r = doc_read(in->doc, buf, size, (uint64_t)off, &got);
+	pthread_mutex_unlock(&in->lock);
+	if (r < 0) {
+		if (r == -EBADMSG)
+			vlog(LOG_ERR, "integrity: chunk near offset %jd of backing "
+			     "inode %ju failed authentication", (intmax_t)off,
+			     (uintmax_t)in->ino);
+		fuse_reply_err(req, kerr(r));
+	} else {
+		__atomic_add_fetch(&h->bytes_read, got, __ATOMIC_RELAXED);
+		fuse_reply_buf(req, buf, got);
+	}
+	sodium_memzero(buf, got);
+	free(buf);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fsops *fs = fs_of(req);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct inode *in = h->inode;
+	int r;
+
+	pthread_mutex_lock(&in->lock);
+	if (!in->doc_writable) {
+		r = -EBADF;
+	} else {
+		/* Without the writeback cache the kernel leaves O_APPEND to us. */
+		if ((h->flags & O_APPEND) && !fs->writeback)
+			off = (off_t)doc_size(in->doc);
+		r = doc_write(in->doc, buf, size, (uint64_t)off);
+		in->size = doc_size(in->doc);
+	}
+	pthread_mutex_unlock(&in->lock);
+	if (r < 0) {
+		fuse_reply_err(req, kerr(r));
+		return;
+	}
+	__atomic_add_fetch(&h->bytes_written, size, __ATOMIC_RELAXED);
+	fuse_reply_write(req, size);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct inode *in = h->inode;
+	int r = 0;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->doc && in->doc_writable)
+		r = doc_flush(in->doc);
+	pthread_mutex_unlock(&in->lock);
+	fuse_reply_err(req, kerr(r));
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct inode *in = h->inode;
+	int r = 0;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->doc && in->doc_writable)
+		r = doc_sync(in->doc, datasync);
+	pthread_mutex_unlock(&in->lock);
+	fuse_reply_err(req, kerr(r));
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct inode *in = h->inode;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->opens > 0)
+		in->opens--;
+	close_doc(in);
+	pthread_mutex_unlock(&in->lock);
+	free(h);
+	fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fsops *fs = fs_of(req);
+	struct statvfs sv;
+
+	if (fstatvfs(fs->root.fd, &sv) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	sv.f_namemax = NAMES_PLAIN_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+			 off_t len, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct inode *in = h->inode;
+	int r = 0;
+
+	/* Only plain preallocation: extend the size; blocks come on write. */
+	if (mode != 0) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	pthread_mutex_lock(&in->lock);
+	if (!in->doc_writable)
+		r = -EBADF;
+	else if ((uint64_t)(off + len) > doc_size(in->doc))
+		r = doc_truncate(in->doc, (uint64_t)(off + len));
+	if (in->doc)
+		in->size = doc_size(in->doc);
+	pthread_mutex_unlock(&in->lock);
+	fuse_reply_err(req, kerr(r));
+}
+
+static const struct fuse_lowlevel_ops ops = {
+	.init = op_init,
+	.destroy = op_destroy,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.fsyncdir = op_fsyncdir,
+	.statfs = op_statfs,
+	.create = op_create,
+	.fallocate = op_fallocate,
+};
+
+const void *fsops_table(void)
+{
+	return &ops;
+}
+
+unsigned long fsops_table_size(void)
+{
+	return sizeof(ops);
+}
+
+struct fsops *fsops_new(const struct fsops_config *cfg)
+{
+	struct fsops *fs = calloc(1, sizeof(*fs));
+	struct stat st;
+
+	if (!fs)
+		return NULL;
+	if (fstatat(cfg->data_fd, "", &st, AT_EMPTY_PATH) < 0) {
+		free(fs);
+		return NULL;
+	}
+	fs->nbuckets = 1024;
+	fs->buckets = calloc(fs->nbuckets, sizeof(*fs->buckets));
+	if (!fs->buckets) {
+		free(fs);
+		return NULL;
+	}
+	pthread_mutex_init(&fs->table_lock, NULL);
+	fs->root.fd = cfg->data_fd;
+	fs->root.dev = st.st_dev;
+	fs->root.ino = st.st_ino;
+	fs->root.type = S_IFDIR;
+	fs->root.nlookup = 2;
+	fs->root.doc_fd = -1;
+	pthread_mutex_init(&fs->root.lock, NULL);
+	fs->ks = cfg->ks;
+	fs->nk = cfg->nk;
+	fs->root_owns = cfg->root_owns;
+	fs->writeback = cfg->writeback;
+	fs->timeout = cfg->timeout;
+	return fs;
+}
+
+void fsops_free(struct fsops *fs)
+{
+	if (!fs)
+		return;
+	for (size_t i = 0; i < fs->nbuckets; i++) {
+		struct inode *in = fs->buckets[i], *next;
+
+		for (; in; in = next) {
+			next = in->next;
+			inode_destroy(in);
+		}
+	}
+	free(fs->buckets);
+	close(fs->root.fd);
+	pthread_mutex_destroy(&fs->root.lock);
+	pthread_mutex_destroy(&fs->table_lock);
+	free(fs);
+}

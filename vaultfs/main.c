@@ -1,0 +1,395 @@
+/*
+ * main.c - vaultfs(8): unlock a vault and mount it.
+ *
+ *   vaultfs VAULT MOUNTPOINT [--passfile F] [-f] [-d] [-o OPT[,OPT...]]
+ *
+ * Returns only once the mount is ready (or has failed): the mount is made
+ * before the daemon detaches.  Exit status: 0 ok, 1 failure, 2 usage,
+ * 3 wrong passphrase.
+ */
+#define FUSE_USE_VERSION 312
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backing.h"
+#include "fsops.h"
+#include "harden.h"
+#include "log.h"
+#include "names.h"
+#include "passphrase.h"
+#include "seal.h"
+#include "../keys/keystore.h"
+
+enum { EXIT_USAGE = 2, EXIT_BADPASS = 3 };
+
+static const char usage_text[] =
+	"usage: vaultfs VAULT MOUNTPOINT [--passfile FILE] [-f] [-o OPT[,OPT...]]\n"
+	"\n"
+	"Unlock the vault in directory VAULT and mount its documents on\n"
+	"MOUNTPOINT.  Returns when the mount is ready; unmount with\n"
+	"'fusermount3 -u MOUNTPOINT'.\n"
+	"\n"
+	"  --passfile FILE  read the passphrase from the first line of FILE\n"
+	"                   (default: prompt on the terminal)\n"
+	"  -f, --foreground stay in the foreground\n"
+	"  -d, --debug      foreground, with FUSE request tracing\n"
+	"  -o OPT[,OPT...]  mount options: the usual FUSE ones (allow_other,\n"
+	"                   ro, ...) and vaultfs's own:\n"
+	"                     no_writeback  no kernel writeback cache\n"
+	"                     cache_timeout=SECONDS  attribute/entry cache\n"
+	"  -h, --help       show this help\n"
+	"\n"
+	"Exit status: 0 mounted, 1 failure, 2 usage error, 3 wrong passphrase.\n"
+	"See vaultfs(8).\n";
+
+struct options {
+	const char *vault;
+	const char *mountpoint;
+	const char *passfile;
+	bool foreground;
+	bool debug;
+	bool writeback;
+	double timeout;
+	char *fuse_opts;	/* comma list passed on to libfuse */
+};
+
+static _Noreturn void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "vaultfs: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\ntry 'vaultfs --help'\n");
+	exit(EXIT_USAGE);
+}
+
+static void append_opt(char **list, const char *opt)
+{
+	size_t old = *list ? strlen(*list) : 0;
+	char *n = realloc(*list, old + strlen(opt) + 2);
+
+	if (!n) {
+		fprintf(stderr, "vaultfs: out of memory\n");
+		exit(EXIT_FAILURE);
+	}
+	if (old)
+		n[old++] = ',';
+	strcpy(n + old, opt);
+	*list = n;
+}
+
+/* Split -o lists: keep vaultfs's own options, pass the rest to libfuse. */
+static void parse_o(struct options *o, const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+
+	if (!copy)
+		exit(EXIT_FAILURE);
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "no_writeback")) {
+			o->writeback = false;
+		} else if (!strcmp(tok, "writeback")) {
+			o->writeback = true;
+		} else if (!strncmp(tok, "cache_timeout=", 14)) {
+			char *end;
+
+			o->timeout = strtod(tok + 14, &end);
+			if (*end || end == tok + 14 || o->timeout < 0 ||
+			    o->timeout > 86400)
+				usage_error("bad value in mount option '%s'", tok);
+		} else if (!strcmp(tok, "default_permissions")) {
+			/* always on */
+		} else {
+			append_opt(&o->fuse_opts, tok);
+		}
+	}
+	free(copy);
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "passfile", required_argument, NULL, 'p' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->writeback = true;
+	o->timeout = 10.0;
+	opterr = 0;
+	/* GNU getopt permutes, so options may also follow the operands. */
+	while ((c = getopt_long(argc, argv, ":fdho:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o->passfile = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'd':
+			o->foreground = o->debug = true;
+			break;
+		case 'o':
+			parse_o(o, optarg);
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(EXIT_SUCCESS);
+		case ':':
+			usage_error("option '%s' needs an argument",
+				    argv[optind - 1]);
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind < 2)
+		usage_error("%s", "missing VAULT or MOUNTPOINT operand");
+	if (argc - optind > 2)
+		usage_error("unexpected argument '%s'", argv[optind + 2]);
+	o->vault = argv[optind];
+	o->mountpoint = argv[optind + 1];
+}
+
+/* A clear message for each way the vault directory can be wrong. */
+static int open_vault(const char *vault)
+{
+	struct stat st;
+	int fd;
+	uint32_t format;
+	int r;
+
+	fd = open(vault, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "vaultfs: cannot open vault '%s': %s\n", vault,
+			strerror(errno));
+		return -1;
+	}
+	if (fstatat(fd, KEYSTORE_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		fprintf(stderr, "vaultfs: '%s' is not a vault (no %s); create "
+			"one with 'vaultctl init %s'\n", vault, KEYSTORE_FILE,
+			vault);
+		close(fd);
+		return -1;
+	}
+	r = keystore_peek_format(vault, &format);
+	if (r == -EPROTONOSUPPORT || (r == 0 && format > KEYSTORE_FORMAT)) {
+		fprintf(stderr, "vaultfs: vault '%s' has format %u, newer than "
+			"this vaultfs supports (%u); upgrade vaultfs\n", vault,
+			r == 0 ? format : 0, KEYSTORE_FORMAT);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int check_mountpoint(const char *mp)
+{
+	struct stat st;
+
+	if (stat(mp, &st) < 0) {
+		fprintf(stderr, "vaultfs: cannot use mount point '%s': %s\n",
+			mp, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "vaultfs: mount point '%s' is not a directory\n",
+			mp);
+		return -1;
+	}
+	return 0;
+}
+
+static int unlock(const struct options *o, struct keystore **ks)
+{
+	char prompt[512];
+	char *pass = NULL;
+	size_t len = 0;
+	int r;
+
+	snprintf(prompt, sizeof(prompt), "Passphrase for vault '%s': ",
+		 o->vault);
+	r = passphrase_read(o->passfile, prompt, false, &pass, &len);
+	if (r == -ENOTTY) {
+		fprintf(stderr, "vaultfs: no terminal to ask for the passphrase "
+			"of '%s'; use --passfile FILE\n", o->vault);
+		return EXIT_USAGE;
+	}
+	if (r < 0) {
+		if (o->passfile)
+			fprintf(stderr, "vaultfs: cannot read passphrase file "
+				"'%s': %s\n", o->passfile,
+				r == -EINVAL ? "empty or too long first line"
+					     : strerror(-r));
+		else
+			fprintf(stderr, "vaultfs: cannot read passphrase: %s\n",
+				strerror(-r));
+		return EXIT_FAILURE;
+	}
+	r = keystore_open(o->vault, pass, len, ks);
+	passphrase_free(pass, len);
+	switch (r) {
+	case 0:
+		return 0;
+	case -EKEYREJECTED:
+		fprintf(stderr, "vaultfs: wrong passphrase for vault '%s'\n",
+			o->vault);
+		return EXIT_BADPASS;
+	case -EBADMSG:
+		fprintf(stderr, "vaultfs: key store of vault '%s' is damaged or "
+			"was tampered with; restore %s from a backup\n",
+			o->vault, KEYSTORE_FILE);
+		return EXIT_FAILURE;
+	case -EPROTONOSUPPORT:
+		fprintf(stderr, "vaultfs: vault '%s' needs a newer vaultfs\n",
+			o->vault);
+		return EXIT_FAILURE;
+	default:
+		fprintf(stderr, "vaultfs: cannot read key store of vault '%s': "
+			"%s\n", o->vault, strerror(-r));
+		return EXIT_FAILURE;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct keystore *ks = NULL;
+	struct names_key *nk = NULL;
+	struct fsops *fs = NULL;
+	struct fuse_session *se = NULL;
+	struct fuse_loop_config *loop = NULL;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	int vault_fd = -1, lock_fd = -1, data_fd = -1;
+	int status = EXIT_FAILURE, r;
+	char *opts = NULL;
+
+	log_init("vaultfs");
+	parse_args(argc, argv, &o);
+	if (seal_init() < 0) {
+		fprintf(stderr, "vaultfs: cannot initialise libsodium\n");
+		return EXIT_FAILURE;
+	}
+	if (harden_process() < 0)
+		fprintf(stderr, "vaultfs: warning: cannot disable core dumps\n");
+
+	vault_fd = open_vault(o.vault);
+	if (vault_fd < 0)
+		goto out;
+	if (check_mountpoint(o.mountpoint) < 0)
+		goto out;
+	r = backing_lock(vault_fd, &lock_fd);
+	if (r == -EBUSY) {
+		fprintf(stderr, "vaultfs: vault '%s' is already mounted; "
+			"unmount it first\n", o.vault);
+		goto out;
+	} else if (r < 0) {
+		fprintf(stderr, "vaultfs: cannot lock vault '%s': %s\n",
+			o.vault, strerror(-r));
+		goto out;
+	}
+	status = unlock(&o, &ks);
+	if (status != 0)
+		goto out;
+	status = EXIT_FAILURE;
+
+	data_fd = openat(vault_fd, BACKING_DATA_DIR,
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (data_fd < 0) {
+		fprintf(stderr, "vaultfs: vault '%s' has no %s/ directory: %s\n",
+			o.vault, BACKING_DATA_DIR, strerror(errno));
+		goto out;
+	}
+	nk = names_key_new(keystore_name_key(ks));
+	if (!nk) {
+		fprintf(stderr, "vaultfs: out of memory\n");
+		goto out;
+	}
+	fs = fsops_new(&(struct fsops_config){
+		.data_fd = data_fd,
+		.ks = ks,
+		.nk = nk,
+		.root_owns = geteuid() == 0,
+		.timeout = o.timeout,
+		.writeback = o.writeback,
+	});
+	if (!fs) {
+		fprintf(stderr, "vaultfs: cannot set up: %s\n", strerror(errno));
+		goto out;
+	}
+	data_fd = -1;	/* owned by fs now */
+
+	/* Kernel permission checks always: with allow_other, each account
+	 * sees exactly what POSIX permissions allow it to. */
+	append_opt(&opts, "default_permissions");
+	append_opt(&opts, "fsname=vaultfs");
+	append_opt(&opts, "subtype=vaultfs");
+	if (o.fuse_opts)
+		append_opt(&opts, o.fuse_opts);
+	if (fuse_opt_add_arg(&args, argv[0]) < 0 ||
+	    fuse_opt_add_arg(&args, "-o") < 0 ||
+	    fuse_opt_add_arg(&args, opts) < 0 ||
+	    (o.debug && fuse_opt_add_arg(&args, "-d") < 0)) {
+		fprintf(stderr, "vaultfs: out of memory\n");
+		goto out;
+	}
+	se = fuse_session_new(&args, fsops_table(), fsops_table_size(), fs);
+	if (!se) {
+		fprintf(stderr, "vaultfs: invalid mount options '%s'; see "
+			"vaultfs --help\n", o.fuse_opts ? o.fuse_opts : "");
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se) < 0) {
+		fprintf(stderr, "vaultfs: cannot set signal handlers\n");
+		goto out;
+	}
+	if (fuse_session_mount(se, o.mountpoint) < 0) {
+		fprintf(stderr, "vaultfs: cannot mount on '%s'\n", o.mountpoint);
+		goto out_signals;
+	}
+	/* Mounted: detaching now lets the caller use it on its next line. */
+	if (fuse_daemonize(o.foreground) < 0)
+		goto out_unmount;
+	if (!o.foreground)
+		log_use_syslog();
+
+	loop = fuse_loop_cfg_create();
+	if (!loop)
+		goto out_unmount;
+	fuse_loop_cfg_set_max_threads(loop, 16);
+	fuse_loop_cfg_set_idle_threads(loop, 4);
+	r = fuse_session_loop_mt(se, loop);
+	status = r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	fuse_loop_cfg_destroy(loop);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out:
+	if (se)
+		fuse_session_destroy(se);
+	fsops_free(fs);	/* flushes open documents */
+	fuse_opt_free_args(&args);
+	free(opts);
+	free(o.fuse_opts);
+	names_key_free(nk);
+	keystore_free(ks);
+	if (data_fd >= 0)
+		close(data_fd);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	if (vault_fd >= 0)
+		close(vault_fd);
+	return status;
+}
