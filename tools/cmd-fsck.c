@@ -90,6 +90,13 @@ static void bad_chunk(uint64_t index, int error, void *arg)
 	struct fsck *f = arg;
 	char what[128];
 
+	if (error == -ESTALE) {
+		snprintf(what, sizeof(what), "chunk %" PRIu64 ": newest version "
+			 "damaged, the previous one is used (torn write after a "
+			 "crash, or tampering)", index);
+		warning(f, f->cur_path, f->cur_backing, what);
+		return;
+	}
 	snprintf(what, sizeof(what), "chunk %" PRIu64 " %s", index,
 		 error == -EBADMSG ? "failed authentication or is missing"
 				   : strerror(-error));

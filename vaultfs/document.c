@@ -26,6 +26,7 @@ struct chunk_state {
 	int cur;		/* slot holding the current version, -1: none */
 	uint64_t gen;		/* highest generation seen in either slot */
 	unsigned present;	/* bit s: slot s is not known to be empty */
+	bool fell_back;		/* newer version damaged, older one used */
 };
 
 struct punch {
@@ -243,6 +244,7 @@ static int open_chunk(struct doc *d, uint64_t index, uint8_t *dest,
 	/* st->cur is the newest valid-looking slot: try it first */
 	first = st->cur >= 0 ? st->cur : 0;
 	st->cur = -1;
+	st->fell_back = false;
 	r = -EBADMSG;
 	for (int k = 0; k < 2; k++) {
 		int s = k ? 1 - first : first;
@@ -261,10 +263,12 @@ static int open_chunk(struct doc *d, uint64_t index, uint8_t *dest,
 		if (r == 0) {
 			st->cur = s;
 			if (st->present & (1u << (1 - s)) &&
-			    (pr[1 - s] != 0 || k == 1))
+			    (pr[1 - s] != 0 || k == 1)) {
+				st->fell_back = true;
 				vlog(LOG_WARNING, "chunk %llu: a newer version "
 				     "is damaged; using the previous one",
 				     (unsigned long long)index);
+			}
 			return 0;
 		}
 		if (r != -EBADMSG)
@@ -739,6 +743,8 @@ int doc_verify(struct doc *d,
 				bad(i, r, arg);
 		} else if (r < 0) {
 			return r;
+		} else if (st.fell_back && bad) {
+			bad(i, -ESTALE, arg);
 		}
 	}
 	sodium_memzero(d->c_buf, d->cs);

@@ -78,8 +78,11 @@ int doc_sync(struct doc *d, bool datasync)
 
 /*
  * Check every chunk within the size authenticates (fsck).  For each bad
- * chunk calls bad(index, error, arg).  Returns 0 if all good, -EBADMSG if
- * any was bad, or another errno if reading failed.
+ * chunk calls bad(index, -EBADMSG, arg); for a chunk whose newest version
+ * is damaged while the one before it authenticates (a torn write after a
+ * crash, or tampering) bad(index, -ESTALE, arg), which alone does not make
+ * the result an error.  Returns 0 if all good, -EBADMSG if any was bad, or
+ * another errno if reading failed.
  */
 int doc_verify(struct doc *d,
 	       void (*bad)(uint64_t index, int error, void *arg), void *arg)

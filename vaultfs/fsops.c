@@ -583,6 +583,65 @@ out:
 
 /* ---- directory entries ---------------------------------------------------- */
 
+/*
+ * Directory dirfd/name is empty for the user when it holds nothing but its
+ * dir id file.  Remove that file so the backing directory can be removed
+ * or replaced; *id keeps it for put_dirid() if that then fails.
+ * Returns 0, -ENOTEMPTY, -ENOTDIR or another -errno.
+ */
+static int take_dirid(int dirfd, const char *name, uint8_t id[NAMES_DIRID_BYTES],
+		      bool *had_id)
+{
+	struct dirent *de;
+	DIR *dp;
+	int fd, r = 0;
+
+	*had_id = false;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	dp = fdopendir(fd);
+	if (!dp) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while ((de = readdir(dp))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, NAMES_DIRID_FILE))
+			continue;
+		r = -ENOTEMPTY;
+		goto out;
+	}
+	if (backing_read_dirid(fd, id) == 0) {
+		*had_id = true;
+		if (unlinkat(fd, NAMES_DIRID_FILE, 0) < 0) {
+			r = -errno;
+			*had_id = false;
+		}
+	}
+out:
+	closedir(dp);
+	return r;
+}
+
+/* Undo take_dirid() after the removal or replacement failed. */
+static void put_dirid(int dirfd, const char *name,
+		      const uint8_t id[NAMES_DIRID_BYTES], bool had_id)
+{
+	int fd;
+
+	if (!had_id)
+		return;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || write_file_new(fd, NAMES_DIRID_FILE, id,
+				     NAMES_DIRID_BYTES, 0444) < 0)
+		vlog(LOG_ERR, "cannot restore directory id in backing "
+		     "directory '%s'", name);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Remove a long entry's side file after its entry is gone. */
 static void drop_side(struct inode *dir, const char *backing, bool is_long)
 {
@@ -768,53 +827,20 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
 	uint8_t id[NAMES_DIRID_BYTES];
 	bool is_long, had_id;
-	int r, fd = -1;
-	DIR *dp = NULL;
-	struct dirent *de;
+	int r;
 
 	r = enc_name(fs, dir, name, enc, backing, &is_long);
+	if (r == 0)
+		r = take_dirid(dir->fd, backing, id, &had_id);
 	if (r < 0)
-		goto out;
-	fd = openat(dir->fd, backing, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	/* Empty for the user means: nothing but our dir id file. */
-	dp = fdopendir(dup(fd));
-	if (!dp) {
-		r = -errno;
-		goto out;
-	}
-	while ((de = readdir(dp))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    !strcmp(de->d_name, NAMES_DIRID_FILE))
-			continue;
-		r = -ENOTEMPTY;
-		goto out;
-	}
-	r = backing_read_dirid(fd, id);
-	had_id = r == 0;
-	if (r == 0 && unlinkat(fd, NAMES_DIRID_FILE, 0) < 0)
-		r = -errno;
-	if (r < 0 && r != -EBADMSG && r != -ENOENT)
 		goto out;
 	if (unlinkat(dir->fd, backing, AT_REMOVEDIR) < 0) {
 		r = -errno;
-		/* Put the id back so the directory stays usable. */
-		if (had_id && write_file_new(fd, NAMES_DIRID_FILE, id, sizeof(id), 0444) < 0)
-			vlog(LOG_ERR, "cannot restore directory id in backing "
-			     "directory '%s'", backing);
+		put_dirid(dir->fd, backing, id, had_id);
 		goto out;
 	}
-	r = 0;
 	drop_side(dir, backing, is_long);
 out:
-	if (dp)
-		closedir(dp);
-	if (fd >= 0)
-		close(fd);
 	fuse_reply_err(req, kerr(r));
 }
 
@@ -827,7 +853,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct inode *ndir = inode_of(req, newparent);
 	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
 	char nenc[ENC_BUF], nbacking[NAMES_BACKING_MAX];
-	bool is_long, nis_long;
+	uint8_t tid[NAMES_DIRID_BYTES];
+	struct stat sst, tst;
+	bool is_long, nis_long, had_tid = false;
 	int r;
 
 	r = enc_name(fs, dir, name, enc, backing, &is_long);
@@ -839,8 +867,20 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (nis_long && !(flags & RENAME_EXCHANGE) &&
 	    (r = backing_write_longname(ndir->fd, nbacking, nenc)) < 0)
 		goto out;
+	/* A directory may replace an empty one: empty means only its id. */
+	if (!(flags & RENAME_EXCHANGE) &&
+	    fstatat(ndir->fd, nbacking, &tst, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(tst.st_mode) &&
+	    fstatat(dir->fd, backing, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(sst.st_mode) &&
+	    (sst.st_dev != tst.st_dev || sst.st_ino != tst.st_ino)) {
+		r = take_dirid(ndir->fd, nbacking, tid, &had_tid);
+		if (r < 0)
+			goto out;
+	}
 	if (renameat2(dir->fd, backing, ndir->fd, nbacking, flags) < 0) {
 		r = -errno;
+		put_dirid(ndir->fd, nbacking, tid, had_tid);
 		goto out;
 	}
 	if (is_long && !(flags & RENAME_EXCHANGE) &&
@@ -1044,6 +1084,27 @@ static int open_doc(struct fsops *fs, struct inode *in, bool write)
 	return 0;
 }
 
+/*
+ * Write what the document caches.  The user saw the file's mtime change
+ * when the data was written (or the kernel set it explicitly, with the
+ * writeback cache); bytes that reach the backing file later must not move
+ * it again.  Caller holds in->lock.
+ */
+static int doc_writeback(struct inode *in, int sync, bool datasync)
+{
+	struct stat st;
+	bool keep = fstat(in->doc_fd, &st) == 0;
+	int r;
+
+	r = sync ? doc_sync(in->doc, datasync) : doc_flush(in->doc);
+	if (keep) {
+		struct timespec tv[2] = { { 0, UTIME_OMIT }, st.st_mtim };
+
+		(void)futimens(in->doc_fd, tv);
+	}
+	return r;
+}
+
 /* Close the document if no handle uses it.  Caller holds in->lock. */
 static void close_doc(struct inode *in)
 {
@@ -1052,7 +1113,9 @@ static void close_doc(struct inode *in)
 	if (!in->doc || in->opens > 0)
 		return;
 	in->size = doc_size(in->doc);
-	r = doc_close(in->doc);
+	r = in->doc_writable ? doc_writeback(in, false, false) : 0;
+	if (doc_close(in->doc) < 0 && r == 0)
+		r = -EIO;
 	if (r < 0)
 		vlog(LOG_ERR, "writing document in backing inode %ju failed: %s",
 		     (uintmax_t)in->ino, strerror(-r));
@@ -1288,6 +1351,14 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			off = (off_t)doc_size(in->doc);
 		r = doc_write(in->doc, buf, size, (uint64_t)off);
 		in->size = doc_size(in->doc);
+		/* The chunk may stay cached: the mtime changes now, as
+		 * write(2) promises.  (The writeback cache sets it itself.) */
+		if (r == 0 && !fs->writeback) {
+			static const struct timespec now[2] = {
+				{ 0, UTIME_OMIT }, { 0, UTIME_NOW } };
+
+			(void)futimens(in->doc_fd, now);
+		}
 	}
 	pthread_mutex_unlock(&in->lock);
 	if (r < 0) {
@@ -1306,7 +1377,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	pthread_mutex_lock(&in->lock);
 	if (in->doc && in->doc_writable)
-		r = doc_flush(in->doc);
+		r = doc_writeback(in, false, false);
 	pthread_mutex_unlock(&in->lock);
 	fuse_reply_err(req, kerr(r));
 }
@@ -1320,7 +1391,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 	pthread_mutex_lock(&in->lock);
 	if (in->doc && in->doc_writable)
-		r = doc_sync(in->doc, datasync);
+		r = doc_writeback(in, true, datasync);
 	pthread_mutex_unlock(&in->lock);
 	fuse_reply_err(req, kerr(r));
 }
@@ -1461,6 +1532,10 @@ void fsops_free(struct fsops *fs)
 			inode_destroy(in);
 		}
 	}
+	/* Unmounting makes everything durable, as the brief promises. */
+	if (syncfs(fs->root.fd) < 0)
+		vlog(LOG_ERR, "syncing the backing store failed: %s",
+		     strerror(errno));
 	free(fs->buckets);
 	close(fs->root.fd);
 	pthread_mutex_destroy(&fs->root.lock);
