@@ -23,6 +23,7 @@
 #include "fsops.h"
 #include "harden.h"
 #include "log.h"
+#include "mountopts.h"
 #include "names.h"
 #include "passphrase.h"
 #include "seal.h"
@@ -56,9 +57,7 @@ struct options {
 	const char *passfile;
 	bool foreground;
 	bool debug;
-	bool writeback;
-	double timeout;
-	char *fuse_opts;	/* comma list passed on to libfuse */
+	struct mount_opts mount;
 };
 
 static _Noreturn void usage_error(const char *fmt, const char *arg)
@@ -84,33 +83,17 @@ static void append_opt(char **list, const char *opt)
 	*list = n;
 }
 
-/* Split -o lists: keep vaultfs's own options, pass the rest to libfuse. */
 static void parse_o(struct options *o, const char *arg)
 {
-	char *copy = strdup(arg), *save = NULL, *tok;
+	const char *bad = NULL;
+	int r = mountopts_parse(&o->mount, arg, &bad);
 
-	if (!copy)
+	if (r == -EINVAL)
+		usage_error("bad value in mount option '%s'", bad);
+	if (r < 0) {
+		fprintf(stderr, "vaultfs: out of memory\n");
 		exit(EXIT_FAILURE);
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "no_writeback")) {
-			o->writeback = false;
-		} else if (!strcmp(tok, "writeback")) {
-			o->writeback = true;
-		} else if (!strncmp(tok, "cache_timeout=", 14)) {
-			char *end;
-
-			o->timeout = strtod(tok + 14, &end);
-			if (*end || end == tok + 14 || o->timeout < 0 ||
-			    o->timeout > 86400)
-				usage_error("bad value in mount option '%s'", tok);
-		} else if (!strcmp(tok, "default_permissions")) {
-			/* always on */
-		} else {
-			append_opt(&o->fuse_opts, tok);
-		}
 	}
-	free(copy);
 }
 
 static void parse_args(int argc, char **argv, struct options *o)
@@ -125,8 +108,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->writeback = true;
-	o->timeout = 10.0;
+	mountopts_init(&o->mount);
 	opterr = 0;
 	/* GNU getopt permutes, so options may also follow the operands. */
 	while ((c = getopt_long(argc, argv, ":fdho:", longopts, NULL)) != -1) {
@@ -320,8 +302,8 @@ int main(int argc, char **argv)
 		.ks = ks,
 		.nk = nk,
 		.root_owns = geteuid() == 0,
-		.timeout = o.timeout,
-		.writeback = o.writeback,
+		.timeout = o.mount.timeout,
+		.writeback = o.mount.writeback,
 	});
 	if (!fs) {
 		fprintf(stderr, "vaultfs: cannot set up: %s\n", strerror(errno));
@@ -334,8 +316,8 @@ int main(int argc, char **argv)
 	append_opt(&opts, "default_permissions");
 	append_opt(&opts, "fsname=vaultfs");
 	append_opt(&opts, "subtype=vaultfs");
-	if (o.fuse_opts)
-		append_opt(&opts, o.fuse_opts);
+	if (o.mount.fuse)
+		append_opt(&opts, o.mount.fuse);
 	if (fuse_opt_add_arg(&args, argv[0]) < 0 ||
 	    fuse_opt_add_arg(&args, "-o") < 0 ||
 	    fuse_opt_add_arg(&args, opts) < 0 ||
@@ -346,7 +328,7 @@ int main(int argc, char **argv)
 	se = fuse_session_new(&args, fsops_table(), fsops_table_size(), fs);
 	if (!se) {
 		fprintf(stderr, "vaultfs: invalid mount options '%s'; see "
-			"vaultfs --help\n", o.fuse_opts ? o.fuse_opts : "");
+			"vaultfs --help\n", o.mount.fuse ? o.mount.fuse : "");
 		status = EXIT_USAGE;
 		goto out;
 	}
@@ -382,7 +364,7 @@ out:
 	fsops_free(fs);	/* flushes open documents */
 	fuse_opt_free_args(&args);
 	free(opts);
-	free(o.fuse_opts);
+	mountopts_release(&o.mount);
 	names_key_free(nk);
 	keystore_free(ks);
 	if (data_fd >= 0)

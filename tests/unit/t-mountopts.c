@@ -1,0 +1,51 @@
+/* t-mountopts.c - mount option splitting. */
+#include <errno.h>
+#include <string.h>
+
+#include "../tap.h"
+#include "../../vaultfs/mountopts.h"
+
+int main(void)
+{
+	struct mount_opts o;
+	const char *bad = NULL;
+
+	mountopts_init(&o);
+	ok(o.writeback && o.timeout == 10.0 && !o.fuse, "defaults");
+	is_int(mountopts_parse(&o, "allow_other,no_writeback,ro", &bad), 0,
+	       "mixed list parses");
+	ok(!o.writeback, "no_writeback taken");
+	ok(o.fuse && !strcmp(o.fuse, "allow_other,ro"), "rest passed on: %s",
+	   o.fuse ? o.fuse : "(null)");
+	is_int(mountopts_parse(&o, "cache_timeout=2.5,,writeback", &bad), 0,
+	       "second list with an empty item");
+	ok(o.timeout == 2.5 && o.writeback, "timeout and writeback");
+	ok(!strcmp(o.fuse, "allow_other,ro"), "nothing added for our options");
+	is_int(mountopts_parse(&o, "default_permissions", &bad), 0,
+	       "default_permissions accepted");
+	ok(!strcmp(o.fuse, "allow_other,ro"), "and not passed twice");
+
+	static const char *const bads[] = {
+		"cache_timeout=", "cache_timeout=-1", "cache_timeout=1e9",
+		"cache_timeout=nan", "cache_timeout=3x", "ro,cache_timeout=abc",
+	};
+	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+		bad = NULL;
+		is_int(mountopts_parse(&o, bads[i], &bad), -EINVAL,
+		       "rejects '%s'", bads[i]);
+		ok(bad && !strncmp(bad, "cache_timeout=", 14),
+		   "  names the item (%s)", bad ? bad : "(null)");
+	}
+	ok(o.timeout == 2.5, "a rejected value leaves the old one");
+	mountopts_release(&o);
+	ok(o.fuse == NULL && o.writeback, "release resets");
+
+	/* a long unknown item is passed through intact */
+	char big[600];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	is_int(mountopts_parse(&o, big, NULL), 0, "long item");
+	ok(o.fuse && strlen(o.fuse) == sizeof(big) - 1, "kept whole");
+	mountopts_release(&o);
+	return done_testing();
+}

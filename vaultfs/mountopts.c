@@ -1,0 +1,103 @@
+/* mountopts.c - see mountopts.h. */
+#include "mountopts.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BAD_MAX 128
+
+static _Thread_local char bad_item[BAD_MAX];
+
+void mountopts_init(struct mount_opts *o)
+{
+	o->writeback = true;
+	o->timeout = 10.0;
+	o->fuse = NULL;
+}
+
+void mountopts_release(struct mount_opts *o)
+{
+	free(o->fuse);
+	mountopts_init(o);
+}
+
+static int append(char **list, const char *item, size_t len)
+{
+	size_t old = *list ? strlen(*list) : 0;
+	char *n = realloc(*list, old + len + 2);
+
+	if (!n)
+		return -ENOMEM;
+	if (old)
+		n[old++] = ',';
+	memcpy(n + old, item, len);
+	n[old + len] = '\0';
+	*list = n;
+	return 0;
+}
+
+static bool is(const char *item, size_t len, const char *name)
+{
+	return strlen(name) == len && !memcmp(item, name, len);
+}
+
+static int parse_timeout(const char *v, size_t len, double *out)
+{
+	char buf[32], *end;
+	double t;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	t = strtod(buf, &end);
+	/* !(t >= 0) also catches NaN */
+	if (*end || !(t >= 0) || t > 86400)
+		return -EINVAL;
+	*out = t;
+	return 0;
+}
+
+int mountopts_parse(struct mount_opts *o, const char *list, const char **bad)
+{
+	static const char timeout_key[] = "cache_timeout=";
+	const char *p = list;
+
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		int r = 0;
+
+		if (len == 0) {
+			/* empty item: ignore */
+		} else if (is(p, len, "writeback")) {
+			o->writeback = true;
+		} else if (is(p, len, "no_writeback")) {
+			o->writeback = false;
+		} else if (is(p, len, "default_permissions")) {
+			/* always on */
+		} else if (len >= sizeof(timeout_key) - 1 &&
+			   !memcmp(p, timeout_key, sizeof(timeout_key) - 1)) {
+			r = parse_timeout(p + sizeof(timeout_key) - 1,
+					  len - (sizeof(timeout_key) - 1),
+					  &o->timeout);
+		} else {
+			r = append(&o->fuse, p, len);
+		}
+		if (r < 0) {
+			if (r == -EINVAL && bad) {
+				size_t n = len < BAD_MAX - 1 ? len : BAD_MAX - 1;
+
+				memcpy(bad_item, p, n);
+				bad_item[n] = '\0';
+				*bad = bad_item;
+			}
+			return r;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}

@@ -1,0 +1,37 @@
+/*
+ * mountopts.h - split a "-o" list into vaultfs's own mount options and
+ * the ones passed on to libfuse (which rejects what it does not know).
+ *
+ * vaultfs's own:
+ *   writeback / no_writeback   kernel writeback cache (default on)
+ *   cache_timeout=SECONDS      attribute and entry cache, 0..86400
+ *   default_permissions        accepted; always on anyway
+ */
+#ifndef VAULTFS_MOUNTOPTS_H
+#define VAULTFS_MOUNTOPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct mount_opts {
+	bool writeback;
+	double timeout;		/* seconds */
+	char *fuse;		/* comma list for libfuse, or NULL; malloc'd */
+};
+
+/* Defaults: writeback on, timeout 10 s, nothing for libfuse. */
+void mountopts_init(struct mount_opts *o) __attribute__((nonnull));
+
+/*
+ * Parse one comma-separated list (one -o argument) into o; may be called
+ * repeatedly.  Empty items are ignored.  -EINVAL for a bad value of one of
+ * our options: *bad (if not NULL) then points into a static copy of the
+ * offending item for the message.  -ENOMEM.
+ */
+int mountopts_parse(struct mount_opts *o, const char *list, const char **bad)
+	__attribute__((nonnull(1, 2), warn_unused_result));
+
+/* Free o->fuse and reset to defaults. */
+void mountopts_release(struct mount_opts *o) __attribute__((nonnull));
+
+#endif
