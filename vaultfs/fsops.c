@@ -344,9 +344,15 @@ static int inode_stat(struct fsops *fs, struct inode *in, struct stat *st)
 	return 0;
 }
 
-/* Look backing entry up in dir and fill e.  0 or -errno. */
-static int do_lookup(struct fsops *fs, struct inode *dir, const char *backing,
-		     struct fuse_entry_param *e)
+/*
+ * Look backing entry up in dir and fill e.  0 or -errno.  A document just
+ * created for this entry may be handed over in *adopt (with its descriptor
+ * in *adopt_fd): the inode takes it unless it already has one, and *adopt
+ * is then set to NULL; it saves reading back the header just written.
+ */
+static int lookup_adopt(struct fsops *fs, struct inode *dir,
+			const char *backing, struct fuse_entry_param *e,
+			struct doc **adopt, int adopt_fd)
 {
 	struct inode *in;
 	int fd, r;
@@ -373,6 +379,19 @@ static int do_lookup(struct fsops *fs, struct inode *dir, const char *backing,
 	in = inode_get(fs, fd, &e->attr);
 	if (!in)
 		return -ENOMEM;
+	if (adopt && *adopt) {
+		pthread_mutex_lock(&in->lock);
+		if (!in->doc) {
+			in->doc = *adopt;
+			in->doc_fd = adopt_fd;
+			in->doc_writable = true;
+			in->size = doc_size(in->doc);
+			in->size_known = true;
+			in->damaged = false;
+			*adopt = NULL;
+		}
+		pthread_mutex_unlock(&in->lock);
+	}
 	r = inode_stat(fs, in, &e->attr);
 	if (r < 0) {
 		inode_forget(fs, in, 1);
@@ -382,6 +401,12 @@ static int do_lookup(struct fsops *fs, struct inode *dir, const char *backing,
 	e->attr_timeout = fs->timeout;
 	e->entry_timeout = fs->timeout;
 	return 0;
+}
+
+static int do_lookup(struct fsops *fs, struct inode *dir, const char *backing,
+		     struct fuse_entry_param *e)
+{
+	return lookup_adopt(fs, dir, backing, e, NULL, -1);
 }
 
 /* New entries belong to the caller when the daemon runs as root. */
@@ -1259,25 +1284,14 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		unlinkat(dir->fd, backing, 0);
 		goto fail_side;
 	}
-	r = do_lookup(fs, dir, backing, &e);
-	if (r < 0) {
+	r = lookup_adopt(fs, dir, backing, &e, &doc, fd);
+	if (doc) {	/* not adopted */
 		doc_close(doc);
 		close(fd);
+	}
+	if (r < 0)
 		goto fail;
-	}
 	in = inode_of(req, e.ino);
-	pthread_mutex_lock(&in->lock);
-	if (!in->doc) {
-		in->doc = doc;
-		in->doc_fd = fd;
-		in->doc_writable = true;
-		in->size = 0;
-		in->size_known = true;
-	} else {
-		doc_close(doc);
-		close(fd);
-	}
-	pthread_mutex_unlock(&in->lock);
 open_existing:
 	h = new_handle(in, fi->flags);
 	pthread_mutex_lock(&in->lock);

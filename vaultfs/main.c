@@ -350,7 +350,7 @@ int main(int argc, char **argv)
 	if (!loop)
 		goto out_unmount;
 	fuse_loop_cfg_set_max_threads(loop, 16);
-	fuse_loop_cfg_set_idle_threads(loop, 4);
+	fuse_loop_cfg_set_idle_threads(loop, 16);
 	r = fuse_session_loop_mt(se, loop);
 	status = r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 	fuse_loop_cfg_destroy(loop);
