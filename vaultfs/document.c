@@ -45,6 +45,7 @@ struct doc {
 	bool writable;
 	bool hdr_dirty;
 	bool no_punch;			/* file system cannot punch holes */
+	bool quiet;			/* doc_reencrypt: expected fallbacks */
 	uint64_t file_end;		/* backing file size as we know it */
 
 	/* the chunk cache: buf[len, cs) is always zero */
@@ -265,9 +266,11 @@ static int open_chunk(struct doc *d, uint64_t index, uint8_t *dest,
 			if (st->present & (1u << (1 - s)) &&
 			    (pr[1 - s] != 0 || k == 1)) {
 				st->fell_back = true;
-				vlog(LOG_WARNING, "chunk %llu: a newer version "
-				     "is damaged; using the previous one",
-				     (unsigned long long)index);
+				if (!d->quiet)
+					vlog(LOG_WARNING, "chunk %llu: a newer "
+					     "version is damaged; using the "
+					     "previous one",
+					     (unsigned long long)index);
 			}
 			return 0;
 		}
@@ -648,7 +651,8 @@ fail:
 	return r;
 }
 
-int doc_peek_size(int fd, const struct keystore *ks, uint64_t *size)
+int doc_peek_size(int fd, const struct keystore *ks, uint64_t *size,
+		  uint8_t doc_id[CONTAINER_DOC_ID_BYTES])
 {
 	struct container_header h;
 	uint8_t *dek = seal_secret_alloc(SEAL_KEY_BYTES);
@@ -663,12 +667,19 @@ int doc_peek_size(int fd, const struct keystore *ks, uint64_t *size)
 	if (h.size > DOC_MAX_SIZE)
 		return -EBADMSG;
 	*size = h.size;
+	if (doc_id)
+		memcpy(doc_id, h.doc_id, CONTAINER_DOC_ID_BYTES);
 	return 0;
 }
 
 uint64_t doc_size(const struct doc *d)
 {
 	return d->hdr.size;
+}
+
+const uint8_t *doc_id(const struct doc *d)
+{
+	return d->hdr.doc_id;
 }
 
 /* ---- reading ---- */
@@ -934,5 +945,212 @@ int doc_close(struct doc *d)
 		return 0;
 	r = doc_flush(d);
 	doc_free(d);
+	return r;
+}
+
+/* ---- key rotation ---- */
+
+int doc_peek_kek(int fd, uint32_t *current, uint32_t *other)
+{
+	uint8_t buf[CONTAINER_HDR_BYTES];
+	struct container_header h[2];
+	int pr[2], win;
+	size_t got;
+	int r;
+
+	*current = *other = 0;
+	r = pread_full(fd, buf, sizeof(buf), 0, &got);
+	if (r < 0)
+		return r;
+	memset(buf + got, 0, sizeof(buf) - got);
+	for (int s = 0; s < 2; s++)
+		pr[s] = container_header_parse(buf + s * CONTAINER_HDR_SLOT_BYTES,
+					       &h[s]);
+	if (pr[0] < 0 && pr[1] < 0) {
+		if (pr[0] == -EPROTONOSUPPORT || pr[1] == -EPROTONOSUPPORT)
+			return -EPROTONOSUPPORT;
+		return pr[0] == -ENOENT && pr[1] == -ENOENT ? -ENOENT : -EBADMSG;
+	}
+	/* the same choice as read_header() */
+	win = (pr[0] == 0 && pr[1] == 0) ? (h[1].gen > h[0].gen) :
+	      (pr[0] == 0 ? 0 : 1);
+	*current = h[win].kek_version;
+	if (pr[1 - win] == 0)
+		*other = h[1 - win].kek_version;
+	return 0;
+}
+
+uint32_t doc_kek_version(const struct doc *d)
+{
+	return d->hdr.kek_version;
+}
+
+int doc_rewrap(struct doc *d)
+{
+	int r;
+
+	if (!d->writable)
+		return -EBADF;
+	r = doc_flush(d);
+	if (r < 0)
+		return r;
+	r = keystore_wrap_dek(d->ks, d->hdr.doc_id, d->dek,
+			      &d->hdr.kek_version, d->hdr.wrapped_dek);
+	if (r < 0)
+		return r;
+	return write_header(d);
+}
+
+/* The first chunk at or after index that is not in a hole extent. */
+static uint64_t next_data_chunk(const struct doc *d, uint64_t index)
+{
+	/* extents are sorted and disjoint: one pass skips them all */
+	for (uint32_t k = 0; k < d->hdr.nholes; k++) {
+		const struct container_hole *e = &d->hdr.holes[k];
+
+		if (index >= e->first && index - e->first < e->count)
+			index = e->first + e->count;
+	}
+	return index;
+}
+
+int doc_copy(struct doc *src, struct doc *dst,
+	     void (*progress)(uint64_t bytes, void *arg), void *arg)
+{
+	uint64_t n;
+	int r;
+
+	if (!dst->writable)
+		return -EBADF;
+	if (dst->hdr.size != 0 || src == dst)
+		return -EINVAL;
+	r = doc_flush(src);
+	if (r < 0)
+		return r;
+	cache_drop(src);
+	n = nchunks(src, src->hdr.size);
+	for (uint64_t i = next_data_chunk(src, 0); i < n;
+	     i = next_data_chunk(src, i + 1)) {
+		struct chunk_state st;
+		size_t len;
+
+		r = open_chunk(src, i, src->c_buf, &len, &st);
+		/* an empty chunk (len 0) reads as zeros: a hole will do */
+		if (r == 0 && len > 0)
+			r = doc_write(dst, src->c_buf, len, i * src->cs);
+		if (r < 0)
+			goto out;
+		if (progress)
+			progress(len, arg);
+	}
+	r = doc_truncate(dst, src->hdr.size);
+	if (r == 0)
+		r = doc_sync(dst, false);
+out:
+	sodium_memzero(src->c_buf, src->cs);
+	return r;
+}
+
+/* Punch slot of every data chunk before index end that holds the newer version. */
+static void undo_new_frames(struct doc *d, uint64_t end)
+{
+	for (uint64_t j = next_data_chunk(d, 0); j < end;
+	     j = next_data_chunk(d, j + 1)) {
+		struct chunk_state st;
+
+		if (peek_chunk(d, j, &st) == 0 && st.present == 3u)
+			(void)punch_slot(d, j, st.cur);
+	}
+}
+
+int doc_reencrypt(struct doc *d, void (*progress)(uint64_t bytes, void *arg),
+		  void *arg)
+{
+	uint8_t id[CONTAINER_DOC_ID_BYTES], wrapped[CONTAINER_WRAPPED_DEK_BYTES];
+	uint8_t *dek;
+	uint32_t version;
+	uint64_t n, i;
+	int r;
+
+	if (!d->writable)
+		return -EBADF;
+	r = doc_flush(d);
+	if (r < 0)
+		return r;
+	cache_drop(d);
+	dek = seal_secret_alloc(SEAL_KEY_BYTES);
+	if (!dek)
+		return -ENOMEM;
+	seal_random(id, sizeof(id));
+	seal_random(dek, SEAL_KEY_BYTES);
+	r = keystore_wrap_dek(d->ks, id, dek, &version, wrapped);
+	if (r < 0)
+		goto out;
+
+	/* 1. the new versions, beside the current ones */
+	d->quiet = true;	/* frames of an earlier, interrupted run */
+	n = nchunks(d, d->hdr.size);
+	for (i = next_data_chunk(d, 0); i < n; i = next_data_chunk(d, i + 1)) {
+		struct chunk_state st;
+		uint64_t off;
+		size_t len, flen;
+		int s;
+
+		r = open_chunk(d, i, d->c_buf, &len, &st);
+		if (r < 0)
+			goto undo;
+		/* the slot not holding the version that authenticated */
+		s = st.cur == 0 ? 1 : 0;
+		off = slot_off(d, i, s);
+		r = container_frame_seal(dek, id, i, st.gen + 1, d->level,
+					 d->c_buf, len, d->scratch,
+					 d->slot_bytes, &flen);
+		if (r == 0)
+			r = pwrite_full(d->fd, d->scratch, flen, (off_t)off);
+		if (off + flen > d->file_end)
+			d->file_end = off + flen;
+		if (r < 0) {
+			i++;	/* this one may be partly written */
+			goto undo;
+		}
+		if (progress)
+			progress(len, arg);
+	}
+	if (fdatasync(d->fd) < 0) {
+		r = -errno;
+		goto undo;
+	}
+
+	/* 2. the header switches to the new id and DEK */
+	sodium_mprotect_readwrite(d->dek);
+	memcpy(d->dek, dek, SEAL_KEY_BYTES);
+	sodium_mprotect_readonly(d->dek);
+	memcpy(d->hdr.doc_id, id, sizeof(id));
+	memcpy(d->hdr.wrapped_dek, wrapped, sizeof(wrapped));
+	d->hdr.kek_version = version;
+	r = write_header(d);
+	if (r == 0 && fdatasync(d->fd) < 0)
+		r = -errno;
+	if (r < 0)
+		goto out;	/* old or new header: both read correctly */
+
+	/* 3. drop the old versions: the newer slot of each chunk is ours */
+	for (i = next_data_chunk(d, 0); i < n && r == 0;
+	     i = next_data_chunk(d, i + 1)) {
+		struct chunk_state st;
+
+		r = peek_chunk(d, i, &st);
+		if (r == 0 && st.present == 3u)
+			r = punch_slot(d, i, 1 - st.cur);
+	}
+	goto out;
+
+undo:
+	undo_new_frames(d, i);
+out:
+	d->quiet = false;
+	sodium_memzero(d->c_buf, d->cs);
+	sodium_memzero(id, sizeof(id));
+	seal_secret_free(dek);
 	return r;
 }

@@ -49,13 +49,18 @@ int doc_open(int fd, const struct keystore *ks, struct doc **out)
 	__attribute__((nonnull, warn_unused_result));
 
 /*
- * Read the logical size of the document in fd without keeping anything
- * (for stat of a file that is not open).
+ * Read the logical size (and, if doc_id is not NULL, the document id) of
+ * the document in fd without keeping anything (for stat of a file that is
+ * not open).
  */
-int doc_peek_size(int fd, const struct keystore *ks, uint64_t *size)
-	__attribute__((nonnull, warn_unused_result));
+int doc_peek_size(int fd, const struct keystore *ks, uint64_t *size,
+		  uint8_t doc_id[CONTAINER_DOC_ID_BYTES])
+	__attribute__((nonnull(2, 3), warn_unused_result));
 
 uint64_t doc_size(const struct doc *d) __attribute__((nonnull));
+
+/* The document id (CONTAINER_DOC_ID_BYTES), stable across renames. */
+const uint8_t *doc_id(const struct doc *d) __attribute__((nonnull));
 
 /* Read up to len bytes at off; *got < len only at end of file. */
 int doc_read(struct doc *d, void *buf, size_t len, uint64_t off, size_t *got)
@@ -90,5 +95,73 @@ int doc_verify(struct doc *d,
 
 /* Flush and free; returns the flush result.  The doc is gone either way. */
 int doc_close(struct doc *d);
+
+/*
+ * ---- Key rotation (keys/rotate.h, vaultctl rotate and keys) ----
+ */
+
+/*
+ * The KEK versions named in the clear parts of the two header slots of
+ * the document in fd, without any key: *current from the slot a reader
+ * tries first (the higher generation), *other from the other slot (0 if it
+ * is empty or malformed).  Nothing is authenticated: use it to count and
+ * to choose what to rotate, never to grant access.  -ENOENT if neither
+ * slot holds a header, -EBADMSG if neither parses, -EPROTONOSUPPORT for a
+ * newer container version, or an I/O error.
+ */
+int doc_peek_kek(int fd, uint32_t *current, uint32_t *other)
+	__attribute__((nonnull, warn_unused_result));
+
+/* The KEK version that wraps the document's DEK now. */
+uint32_t doc_kek_version(const struct doc *d) __attribute__((nonnull));
+
+/*
+ * Rewrap the DEK under the key store's active KEK and rewrite both header
+ * slots (higher generations, one write, as every header write).  Content
+ * is not touched.  Not synced: the caller makes it durable (fsync, or one
+ * syncfs for many documents) before the old KEK is destroyed.  A crash
+ * before that leaves the old or the new header (or one slot of each), and
+ * every one of them opens as long as the old KEK is in the key store.
+ * -EBADF if the doc was opened read-only.
+ */
+int doc_rewrap(struct doc *d) __attribute__((nonnull, warn_unused_result));
+
+/*
+ * Copy the content of src into dst, a document just made by doc_create()
+ * and still empty: chunk by chunk, memory bounded by one chunk, chunks
+ * that are holes in src are not written (they stay holes in dst).  dst
+ * gets its own document id and DEK (doc_create made them) and is synced
+ * (doc_sync) at the end.  progress (may be NULL) is called after each
+ * chunk with the plaintext bytes it held.  -EBADMSG if a chunk of src does
+ * not authenticate; on any failure dst is left incomplete (the caller
+ * removes it).
+ */
+int doc_copy(struct doc *src, struct doc *dst,
+	     void (*progress)(uint64_t bytes, void *arg), void *arg)
+	__attribute__((nonnull(1, 2), warn_unused_result));
+
+/*
+ * Re-encrypt in place, for a backing file that cannot simply be replaced
+ * (hard links): a new document id and a new DEK, wrapped by the active
+ * KEK.  Crash-safe through the two slots per chunk:
+ *   1. every chunk's current version is re-sealed under the new DEK and id
+ *      into its other slot (generation + 1); then fdatasync.  Meanwhile
+ *      the old header still names the old DEK: readers try the new frame,
+ *      which does not open under the old DEK, and fall back to the old
+ *      version, so the document reads correctly throughout (fsck calls
+ *      these chunks "newest version damaged, previous one used").
+ *   2. both header slots are rewritten with the new id and DEK (one 4 KiB
+ *      write; a torn one leaves either header, and both read correctly
+ *      since both versions of every chunk are on disk); then fdatasync.
+ *   3. the old versions are punched out.
+ * Run again after a crash in 1 or 2 it starts over; after a crash in 3,
+ * old versions under the old DEK may remain on disk until the chunk is
+ * next written.  On failure in 1 (e.g. -EBADMSG: a chunk does not
+ * authenticate) the new frames are removed again and the document is as
+ * before.  progress as for doc_copy().  -EBADF if opened read-only.
+ */
+int doc_reencrypt(struct doc *d, void (*progress)(uint64_t bytes, void *arg),
+		  void *arg)
+	__attribute__((nonnull(1), warn_unused_result));
 
 #endif

@@ -26,6 +26,7 @@
 #include "backing.h"
 #include "document.h"
 #include "fileio.h"
+#include "access.h"
 #include "log.h"
 #include "names.h"
 #include "../keys/keystore.h"
@@ -37,6 +38,11 @@ struct inode {
 	ino_t ino;
 	mode_t type;			/* S_IFMT bits */
 	uint64_t nlookup;		/* table lock */
+	/* The name it was last looked up by, for the access log (a hard-
+	 * linked file has several; the log shows the latest).  The parent
+	 * keeps one lookup reference for it.  Table lock. */
+	struct inode *parent;
+	char *name;
 
 	pthread_mutex_t lock;		/* everything below */
 	bool have_dirid;
@@ -48,6 +54,8 @@ struct inode {
 	bool size_known;
 	bool damaged;			/* header failed authentication */
 	uint64_t size;
+	bool have_id;
+	uint8_t doc_id[CONTAINER_DOC_ID_BYTES];
 };
 
 struct handle {
@@ -55,6 +63,11 @@ struct handle {
 	int flags;			/* open(2) flags */
 	uint64_t bytes_read;
 	uint64_t bytes_written;
+	/* Who opened it: a release comes from the kernel, not the process,
+	 * which may be gone by then. */
+	uint32_t uid, gid, pid;
+	char comm[AUDIT_COMM_MAX + 1];
+	char *exe;
 };
 
 struct dirhandle {
@@ -72,8 +85,10 @@ struct fsops {
 	struct inode root;
 	const struct keystore *ks;
 	const struct names_key *nk;
+	struct auditlog *log;
 	bool root_owns;
 	bool writeback;
+	bool direct_io;
 	double timeout;
 };
 
@@ -135,13 +150,39 @@ static void table_grow(struct fsops *fs)
 	free(old);
 }
 
+static void inode_forget(struct fsops *fs, struct inode *in, uint64_t n);
+
+/*
+ * Record that in is reachable as parent/name.  Table lock held; returns
+ * the former parent, whose reference the caller drops with inode_forget()
+ * after unlocking.  Keeps the old name if memory runs out.
+ */
+static struct inode *set_link(struct inode *in, struct inode *parent,
+			      const char *name)
+{
+	struct inode *old = in->parent;
+	char *copy;
+
+	if (old == parent && in->name && !strcmp(in->name, name))
+		return NULL;
+	copy = strdup(name);
+	if (!copy)
+		return NULL;
+	free(in->name);
+	in->name = copy;
+	parent->nlookup++;
+	in->parent = parent;
+	return old;
+}
+
 /*
  * Find or insert the inode for a backing file that fd (O_PATH) refers to,
- * taking one lookup reference.  Consumes fd either way.
+ * reached as parent/name, taking one lookup reference.  Consumes fd.
  */
-static struct inode *inode_get(struct fsops *fs, int fd, const struct stat *st)
+static struct inode *inode_get(struct fsops *fs, int fd, const struct stat *st,
+			       struct inode *parent, const char *name)
 {
-	struct inode *in;
+	struct inode *in, *old = NULL;
 	size_t b;
 
 	if (st->st_dev == fs->root.dev && st->st_ino == fs->root.ino) {
@@ -158,8 +199,11 @@ static struct inode *inode_get(struct fsops *fs, int fd, const struct stat *st)
 			break;
 	if (in) {
 		in->nlookup++;
+		old = set_link(in, parent, name);
 		pthread_mutex_unlock(&fs->table_lock);
 		close(fd);
+		if (old)
+			inode_forget(fs, old, 1);
 		return in;
 	}
 	in = calloc(1, sizeof(*in));
@@ -175,6 +219,7 @@ static struct inode *inode_get(struct fsops *fs, int fd, const struct stat *st)
 	in->nlookup = 1;
 	in->doc_fd = -1;
 	pthread_mutex_init(&in->lock, NULL);
+	(void)set_link(in, parent, name);
 	in->next = fs->buckets[b];
 	fs->buckets[b] = in;
 	if (++fs->ninodes > fs->nbuckets * 2)
@@ -197,29 +242,176 @@ static void inode_destroy(struct inode *in)
 	if (in->fd >= 0)
 		close(in->fd);
 	pthread_mutex_destroy(&in->lock);
+	free(in->name);
 	free(in);
 }
 
 static void inode_forget(struct fsops *fs, struct inode *in, uint64_t n)
 {
-	struct inode **pp;
+	/* Freeing an inode drops the reference it held on its parent:
+	 * iterate up instead of recursing. */
+	while (in) {
+		struct inode **pp, *parent;
+
+		pthread_mutex_lock(&fs->table_lock);
+		if (n > in->nlookup)
+			n = in->nlookup;
+		in->nlookup -= n;
+		if (in->nlookup > 0 || in == &fs->root) {
+			pthread_mutex_unlock(&fs->table_lock);
+			return;
+		}
+		pp = &fs->buckets[bucket_of(fs, in->dev, in->ino)];
+		while (*pp && *pp != in)
+			pp = &(*pp)->next;
+		if (*pp)
+			*pp = in->next;
+		fs->ninodes--;
+		parent = in->parent;
+		pthread_mutex_unlock(&fs->table_lock);
+		inode_destroy(in);
+		in = parent;
+		n = 1;
+	}
+}
+
+/* The inode of backing file st, if known, is now parent/name. */
+static void inode_moved(struct fsops *fs, const struct stat *st,
+			struct inode *parent, const char *name)
+{
+	struct inode *in, *old = NULL;
 
 	pthread_mutex_lock(&fs->table_lock);
-	if (n > in->nlookup)
-		n = in->nlookup;
-	in->nlookup -= n;
-	if (in->nlookup > 0 || in == &fs->root) {
-		pthread_mutex_unlock(&fs->table_lock);
-		return;
-	}
-	pp = &fs->buckets[bucket_of(fs, in->dev, in->ino)];
-	while (*pp && *pp != in)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = in->next;
-	fs->ninodes--;
+	for (in = fs->buckets[bucket_of(fs, st->st_dev, st->st_ino)]; in;
+	     in = in->next)
+		if (in->dev == st->st_dev && in->ino == st->st_ino) {
+			old = set_link(in, parent, name);
+			break;
+		}
 	pthread_mutex_unlock(&fs->table_lock);
-	inode_destroy(in);
+	if (old)
+		inode_forget(fs, old, 1);
+}
+
+/*
+ * Plaintext path of in inside the vault ("/" for the root), with child
+ * appended when not NULL.  malloc'd; NULL when out of memory.
+ */
+static char *path_of(struct fsops *fs, struct inode *in, const char *child)
+{
+	size_t len = child ? strlen(child) + 1 : 0, pos;
+	struct inode *p;
+	char *buf;
+
+	pthread_mutex_lock(&fs->table_lock);
+	for (p = in; p && p != &fs->root && p->name; p = p->parent)
+		len += strlen(p->name) + 1;
+	buf = malloc(len + 2);
+	if (buf) {
+		pos = len;
+		buf[pos] = '\0';
+		if (child) {
+			pos -= strlen(child);
+			memcpy(buf + pos, child, strlen(child));
+			buf[--pos] = '/';
+		}
+		for (p = in; p && p != &fs->root && p->name; p = p->parent) {
+			size_t n = strlen(p->name);
+
+			pos -= n;
+			memcpy(buf + pos, p->name, n);
+			buf[--pos] = '/';
+		}
+		if (len == 0)
+			strcpy(buf, "/");
+		else if (pos != 0)	/* a detached inode: keep what we know */
+			memmove(buf, buf + pos, len - pos + 1);
+	}
+	pthread_mutex_unlock(&fs->table_lock);
+	return buf;
+}
+
+/* ---- access log ---------------------------------------------------------- */
+
+struct rec {
+	enum audit_event event;
+	struct inode *in;		/* the object, or its directory ... */
+	const char *name;		/* ... and its name in it */
+	struct inode *in2;		/* rename, link: the new place */
+	const char *name2;
+	const char *target;		/* symlink: where it points */
+	int result;
+	uint32_t open_flags;
+	uint64_t bytes_read, bytes_written;
+	const char *detail;
+	const struct handle *h;		/* close: who opened it */
+};
+
+/*
+ * Append a record for req.  Returns the log's error: callers refuse the
+ * access when the log cannot be written (fail closed).
+ */
+static int audit(fuse_req_t req, const struct rec *rc)
+{
+	struct fsops *fs = fs_of(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	uint8_t id[CONTAINER_DOC_ID_BYTES];
+	bool have_id = false;
+	char *path = NULL, *path2 = NULL;
+	int r;
+
+	if (!fs->log)
+		return 0;
+	if (rc->in) {
+		path = path_of(fs, rc->in, rc->name);
+		if (!rc->name && rc->in->type == S_IFREG) {
+			pthread_mutex_lock(&rc->in->lock);
+			have_id = rc->in->have_id;
+			memcpy(id, rc->in->doc_id, sizeof(id));
+			pthread_mutex_unlock(&rc->in->lock);
+		}
+	}
+	if (rc->in2)
+		path2 = path_of(fs, rc->in2, rc->name2);
+	r = access_record(fs->log, &(struct access_event){
+		.event = rc->event,
+		.uid = rc->h ? rc->h->uid : ctx->uid,
+		.gid = rc->h ? rc->h->gid : ctx->gid,
+		.pid = rc->h ? rc->h->pid : (uint32_t)ctx->pid,
+		.comm = rc->h ? rc->h->comm : NULL,
+		.exe = rc->h ? (rc->h->exe ? rc->h->exe : "") : NULL,
+		.path = path,
+		.new_path = path2 ? path2 : rc->target,
+		.doc_id = have_id ? id : NULL,
+		.result = rc->result,
+		.open_flags = rc->open_flags,
+		.bytes_read = rc->bytes_read,
+		.bytes_written = rc->bytes_written,
+		.detail = rc->detail,
+	});
+	free(path);
+	free(path2);
+	return r;
+}
+
+/* Record a failed authentication (best effort: the error goes out anyway). */
+static void audit_integrity(fuse_req_t req, struct inode *in, const char *name,
+			    const char *detail)
+{
+	(void)audit(req, &(struct rec){ .event = AUDIT_EV_INTEGRITY, .in = in,
+		    .name = name, .result = -EIO, .detail = detail });
+}
+
+/*
+ * Record a change already made.  It cannot be taken back; if the log
+ * cannot be written the caller still reports an error so that the change
+ * does not pass silently.
+ */
+static int audit_change(fuse_req_t req, const struct rec *rc)
+{
+	int r = audit(req, rc);
+
+	return r < 0 && rc->result == 0 ? -EIO : rc->result;
 }
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -279,11 +471,12 @@ static int file_size(struct fsops *fs, struct inode *in, uint64_t *size)
 		if (fd < 0) {
 			r = -errno;
 		} else {
-			r = doc_peek_size(fd, fs->ks, &in->size);
+			r = doc_peek_size(fd, fs->ks, &in->size, in->doc_id);
 			close(fd);
 			if (r == 0) {
 				in->size_known = true;
 				in->damaged = false;
+				in->have_id = true;
 			}
 		}
 	}
@@ -350,7 +543,7 @@ static int inode_stat(struct fsops *fs, struct inode *in, struct stat *st)
  * in *adopt_fd): the inode takes it unless it already has one, and *adopt
  * is then set to NULL; it saves reading back the header just written.
  */
-static int lookup_adopt(struct fsops *fs, struct inode *dir,
+static int lookup_adopt(struct fsops *fs, struct inode *dir, const char *name,
 			const char *backing, struct fuse_entry_param *e,
 			struct doc **adopt, int adopt_fd)
 {
@@ -376,7 +569,7 @@ static int lookup_adopt(struct fsops *fs, struct inode *dir,
 			fd = dfd;
 		}
 	}
-	in = inode_get(fs, fd, &e->attr);
+	in = inode_get(fs, fd, &e->attr, dir, name);
 	if (!in)
 		return -ENOMEM;
 	if (adopt && *adopt) {
@@ -388,6 +581,8 @@ static int lookup_adopt(struct fsops *fs, struct inode *dir,
 			in->size = doc_size(in->doc);
 			in->size_known = true;
 			in->damaged = false;
+			memcpy(in->doc_id, doc_id(in->doc), sizeof(in->doc_id));
+			in->have_id = true;
 			*adopt = NULL;
 		}
 		pthread_mutex_unlock(&in->lock);
@@ -403,10 +598,10 @@ static int lookup_adopt(struct fsops *fs, struct inode *dir,
 	return 0;
 }
 
-static int do_lookup(struct fsops *fs, struct inode *dir, const char *backing,
-		     struct fuse_entry_param *e)
+static int do_lookup(struct fsops *fs, struct inode *dir, const char *name,
+		     const char *backing, struct fuse_entry_param *e)
 {
-	return lookup_adopt(fs, dir, backing, e, NULL, -1);
+	return lookup_adopt(fs, dir, name, backing, e, NULL, -1);
 }
 
 /* New entries belong to the caller when the daemon runs as root. */
@@ -463,7 +658,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	r = enc_name(fs, dir, name, enc, backing, &is_long);
 	if (r == 0)
-		r = do_lookup(fs, dir, backing, &e);
+		r = do_lookup(fs, dir, name, backing, &e);
 	if (r == -ENOENT) {
 		/* negative entry, cached like positive ones */
 		memset(&e, 0, sizeof(e));
@@ -547,6 +742,48 @@ static int set_times(struct inode *in, const struct stat *attr, int valid)
 	return 0;
 }
 
+/*
+ * Truncation and explicit attribute changes are recorded; the mtime the
+ * kernel's writeback cache hands down after writes (mtime with ctime) is
+ * not an access of its own.
+ */
+static int audit_setattr(fuse_req_t req, struct inode *in,
+			 const struct stat *attr, int valid, int r)
+{
+	char detail[96];
+
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		snprintf(detail, sizeof(detail), "size=%jd",
+			 (intmax_t)attr->st_size);
+		r = audit_change(req, &(struct rec){ .event = AUDIT_EV_TRUNCATE,
+				 .in = in, .result = r, .detail = detail });
+	}
+	if ((valid & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+		      FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME |
+		      FUSE_SET_ATTR_ATIME_NOW)) ||
+	    ((valid & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
+	     !(valid & FUSE_SET_ATTR_CTIME))) {
+		int n = 0;
+
+		detail[0] = '\0';
+		if (valid & FUSE_SET_ATTR_MODE)
+			n += snprintf(detail + n, sizeof(detail) - (size_t)n,
+				      "mode=%04o ", attr->st_mode & 07777);
+		if (valid & FUSE_SET_ATTR_UID)
+			n += snprintf(detail + n, sizeof(detail) - (size_t)n,
+				      "uid=%u ", (unsigned)attr->st_uid);
+		if (valid & FUSE_SET_ATTR_GID)
+			n += snprintf(detail + n, sizeof(detail) - (size_t)n,
+				      "gid=%u ", (unsigned)attr->st_gid);
+		if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW |
+			     FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
+			snprintf(detail + n, sizeof(detail) - (size_t)n, "times");
+		r = audit_change(req, &(struct rec){ .event = AUDIT_EV_SETATTR,
+				 .in = in, .result = r, .detail = detail });
+	}
+	return r;
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int valid, struct fuse_file_info *fi)
 {
@@ -600,6 +837,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	r = inode_stat(fs, in, &st);
 out:
+	r = audit_setattr(req, in, attr, valid, r);
 	if (r < 0)
 		fuse_reply_err(req, kerr(r));
 	else
@@ -717,7 +955,7 @@ static int make_node(fuse_req_t req, struct inode *dir, const char *name,
 	if (r == 0)
 		r = give_to_caller(fs, req, dir, dir->fd, backing);
 	if (r == 0)
-		r = do_lookup(fs, dir, backing, e);
+		r = do_lookup(fs, dir, name, backing, e);
 	if (r < 0 && r != -EEXIST && is_long)
 		drop_side(dir, backing, true);
 	return r;
@@ -731,18 +969,36 @@ static void reply_entry_or_err(fuse_req_t req, int r, struct fuse_entry_param *e
 		fuse_reply_entry(req, e);
 }
 
+/* Record a new entry (result r of making it), then reply. */
+static void reply_new_entry(fuse_req_t req, int r, struct fuse_entry_param *e,
+			    const struct rec *rc)
+{
+	struct rec c = *rc;
+	int a;
+
+	c.result = r;
+	a = audit_change(req, &c);
+	if (a < 0 && r == 0)	/* made, but unrecorded: report it */
+		inode_forget(fs_of(req), inode_of(req, e->ino), 1);
+	reply_entry_or_err(req, a, e);
+}
+
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
 	struct fuse_entry_param e;
 
-	reply_entry_or_err(req, make_node(req, inode_of(req, parent), name,
-					  S_IFDIR | mode, NULL, &e), &e);
+	struct inode *dir = inode_of(req, parent);
+
+	reply_new_entry(req, make_node(req, dir, name, S_IFDIR | mode, NULL, &e),
+			&e, &(struct rec){ .event = AUDIT_EV_MKDIR, .in = dir,
+					   .name = name });
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
+	struct inode *dir = inode_of(req, parent);
 	struct fuse_entry_param e;
 
 	/* Regular files made by mknod(2) must still be documents. */
@@ -750,8 +1006,10 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, S_ISREG(mode) ? ENOSYS : EPERM);
 		return;
 	}
-	reply_entry_or_err(req, make_node(req, inode_of(req, parent), name,
-					  mode, NULL, &e), &e);
+
+	reply_new_entry(req, make_node(req, dir, name, mode, NULL, &e), &e,
+			&(struct rec){ .event = AUDIT_EV_MKNOD, .in = dir,
+				       .name = name });
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
@@ -759,8 +1017,11 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 {
 	struct fuse_entry_param e;
 
-	reply_entry_or_err(req, make_node(req, inode_of(req, parent), name,
-					  S_IFLNK | 0777, link, &e), &e);
+	struct inode *dir = inode_of(req, parent);
+
+	reply_new_entry(req, make_node(req, dir, name, S_IFLNK | 0777, link, &e),
+			&e, &(struct rec){ .event = AUDIT_EV_SYMLINK, .in = dir,
+					   .name = name, .target = link });
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -825,9 +1086,10 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 			goto out;
 		}
 	}
-	r = do_lookup(fs, dir, backing, &e);
+	r = do_lookup(fs, dir, newname, backing, &e);
 out:
-	reply_entry_or_err(req, r, &e);
+	reply_new_entry(req, r, &e, &(struct rec){ .event = AUDIT_EV_LINK,
+			.in = in, .in2 = dir, .name2 = newname });
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -842,6 +1104,8 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = -errno;
 	if (r == 0)
 		drop_side(dir, backing, is_long);
+	r = audit_change(req, &(struct rec){ .event = AUDIT_EV_UNLINK,
+			 .in = dir, .name = name, .result = r });
 	fuse_reply_err(req, kerr(r));
 }
 
@@ -866,6 +1130,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	drop_side(dir, backing, is_long);
 out:
+	r = audit_change(req, &(struct rec){ .event = AUDIT_EV_RMDIR,
+			 .in = dir, .name = name, .result = r });
 	fuse_reply_err(req, kerr(r));
 }
 
@@ -911,7 +1177,16 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (is_long && !(flags & RENAME_EXCHANGE) &&
 	    !(dir == ndir && !strcmp(backing, nbacking)))
 		drop_side(dir, backing, true);
+	if (fstatat(ndir->fd, nbacking, &sst, AT_SYMLINK_NOFOLLOW) == 0)
+		inode_moved(fs, &sst, ndir, newname);
+	if ((flags & RENAME_EXCHANGE) &&
+	    fstatat(dir->fd, backing, &tst, AT_SYMLINK_NOFOLLOW) == 0)
+		inode_moved(fs, &tst, dir, name);
 out:
+	r = audit_change(req, &(struct rec){ .event = AUDIT_EV_RENAME,
+			 .in = dir, .name = name, .in2 = ndir, .name2 = newname,
+			 .result = r,
+			 .detail = (flags & RENAME_EXCHANGE) ? "exchange" : NULL });
 	fuse_reply_err(req, kerr(r));
 }
 
@@ -1017,8 +1292,11 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		if (!strcmp(d->entry->d_name, ".") ||
 		    !strcmp(d->entry->d_name, "..")) {
 			strcpy(name, d->entry->d_name);
-		} else if (entry_name(fs, dir, dirfd(d->dp), id,
-				      d->entry->d_name, name) < 0) {
+		} else if ((r = entry_name(fs, dir, dirfd(d->dp), id,
+					   d->entry->d_name, name)) < 0) {
+			if (r != -ENOENT)
+				audit_integrity(req, dir, NULL, "a name in this "
+						"directory failed authentication");
 			d->offset = d->entry->d_off;
 			d->entry = NULL;
 			continue;
@@ -1106,6 +1384,8 @@ static int open_doc(struct fsops *fs, struct inode *in, bool write)
 	in->size = doc_size(in->doc);
 	in->size_known = true;
 	in->damaged = false;
+	memcpy(in->doc_id, doc_id(in->doc), sizeof(in->doc_id));
+	in->have_id = true;
 	return 0;
 }
 
@@ -1149,15 +1429,35 @@ static void close_doc(struct inode *in)
 	in->doc_fd = -1;
 }
 
-static struct handle *new_handle(struct inode *in, int flags)
+static struct handle *new_handle(fuse_req_t req, struct inode *in, int flags)
 {
 	struct handle *h = calloc(1, sizeof(*h));
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
-	if (h) {
-		h->inode = in;
-		h->flags = flags;
+	if (!h)
+		return NULL;
+	h->inode = in;
+	h->flags = flags;
+	h->uid = ctx->uid;
+	h->gid = ctx->gid;
+	h->pid = (uint32_t)ctx->pid;
+	if (fs_of(req)->log) {
+		char *exe = malloc(AUDIT_EXE_MAX + 1);
+
+		if (exe) {
+			access_who(h->pid, h->comm, exe);
+			h->exe = strdup(exe);
+			free(exe);
+		}
 	}
 	return h;
+}
+
+static void free_handle(struct handle *h)
+{
+	if (h)
+		free(h->exe);
+	free(h);
 }
 
 static void fill_open(struct fsops *fs, struct fuse_file_info *fi,
@@ -1165,7 +1465,28 @@ static void fill_open(struct fsops *fs, struct fuse_file_info *fi,
 {
 	fi->fh = (uint64_t)(uintptr_t)h;
 	/* We are the only writer of the backing store: the cache stays valid. */
-	fi->keep_cache = 1;
+	fi->keep_cache = !fs->direct_io;
+	fi->direct_io = fs->direct_io;
+}
+
+/*
+ * Record an open (or create) with result r.  The record is written before
+ * the file is handed out; if it cannot be, the open is undone and refused.
+ */
+static int audit_open(fuse_req_t req, struct inode *in, enum audit_event ev,
+		      int flags, int r)
+{
+	int a = audit(req, &(struct rec){ .event = ev, .in = in, .result = r,
+		      .open_flags = (uint32_t)flags });
+
+	if (a < 0 && r == 0) {
+		pthread_mutex_lock(&in->lock);
+		in->opens--;
+		close_doc(in);
+		pthread_mutex_unlock(&in->lock);
+		return a;
+	}
+	return r;
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1173,7 +1494,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fsops *fs = fs_of(req);
 	struct inode *in = inode_of(req, ino);
 	bool write = (fi->flags & O_ACCMODE) != O_RDONLY || fs->writeback;
-	struct handle *h = new_handle(in, fi->flags);
+	struct handle *h = new_handle(req, in, fi->flags);
 	int r;
 
 	if (!h) {
@@ -1191,8 +1512,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	else
 		close_doc(in);
 	pthread_mutex_unlock(&in->lock);
+	if (kerr(r) == EIO && r != -EIO)
+		audit_integrity(req, in, NULL, "document header");
+	r = audit_open(req, in, AUDIT_EV_OPEN, fi->flags, r);
 	if (r < 0) {
-		free(h);
+		free_handle(h);
 		fuse_reply_err(req, kerr(r));
 		return;
 	}
@@ -1269,7 +1593,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	r = create_backing(dir, backing, mode & 07777, fs->ks, &fd, &doc);
 	if (r == -EEXIST && !(fi->flags & O_EXCL)) {
 		/* Lost a race with another creator: open what is there. */
-		r = do_lookup(fs, dir, backing, &e);
+		r = do_lookup(fs, dir, name, backing, &e);
 		if (r < 0)
 			goto fail;
 		in = inode_of(req, e.ino);
@@ -1284,7 +1608,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		unlinkat(dir->fd, backing, 0);
 		goto fail_side;
 	}
-	r = lookup_adopt(fs, dir, backing, &e, &doc, fd);
+	r = lookup_adopt(fs, dir, name, backing, &e, &doc, fd);
 	if (doc) {	/* not adopted */
 		doc_close(doc);
 		close(fd);
@@ -1293,7 +1617,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto fail;
 	in = inode_of(req, e.ino);
 open_existing:
-	h = new_handle(in, fi->flags);
+	h = new_handle(req, in, fi->flags);
 	pthread_mutex_lock(&in->lock);
 	r = h ? open_doc(fs, in, true) : -ENOMEM;
 	if (r == 0 && (fi->flags & O_TRUNC))
@@ -1303,8 +1627,9 @@ open_existing:
 	else
 		close_doc(in);
 	pthread_mutex_unlock(&in->lock);
+	r = audit_open(req, in, AUDIT_EV_CREATE, fi->flags, r);
 	if (r < 0) {
-		free(h);
+		free_handle(h);
 		inode_forget(fs, in, 1);
 		goto fail;
 	}
@@ -1314,6 +1639,9 @@ open_existing:
 fail_side:
 	if (is_long && r != -EEXIST)
 		drop_side(dir, backing, true);
+	(void)audit(req, &(struct rec){ .event = AUDIT_EV_CREATE, .in = dir,
+		    .name = name, .result = r,
+		    .open_flags = (uint32_t)fi->flags });
 fail:
 	fuse_reply_err(req, kerr(r));
 }
@@ -1335,10 +1663,16 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	r = doc_read(in->doc, buf, size, (uint64_t)off, &got);
 	pthread_mutex_unlock(&in->lock);
 	if (r < 0) {
-		if (r == -EBADMSG)
+		if (r == -EBADMSG) {
+			char detail[64];
+
 			vlog(LOG_ERR, "integrity: chunk near offset %jd of backing "
 			     "inode %ju failed authentication", (intmax_t)off,
 			     (uintmax_t)in->ino);
+			snprintf(detail, sizeof(detail), "chunk at offset %jd",
+				 (intmax_t)off);
+			audit_integrity(req, in, NULL, detail);
+		}
 		fuse_reply_err(req, kerr(r));
 	} else {
 		__atomic_add_fetch(&h->bytes_read, got, __ATOMIC_RELAXED);
@@ -1420,7 +1754,12 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		in->opens--;
 	close_doc(in);
 	pthread_mutex_unlock(&in->lock);
-	free(h);
+	/* Nothing left to refuse: a failure is logged by access_record(). */
+	(void)audit(req, &(struct rec){ .event = AUDIT_EV_CLOSE, .in = in,
+		    .open_flags = (uint32_t)h->flags,
+		    .bytes_read = h->bytes_read,
+		    .bytes_written = h->bytes_written, .h = h });
+	free_handle(h);
 	fuse_reply_err(req, 0);
 }
 
@@ -1528,6 +1867,8 @@ struct fsops *fsops_new(const struct fsops_config *cfg)
 	pthread_mutex_init(&fs->root.lock, NULL);
 	fs->ks = cfg->ks;
 	fs->nk = cfg->nk;
+	fs->log = cfg->log;
+	fs->direct_io = cfg->direct_io;
 	fs->root_owns = cfg->root_owns;
 	fs->writeback = cfg->writeback;
 	fs->timeout = cfg->timeout;

@@ -17,15 +17,18 @@
 
 struct keystore;
 struct names_key;
+struct auditlog;
 struct fsops;
 
 struct fsops_config {
 	int data_fd;			/* O_RDONLY|O_DIRECTORY of VAULT/data */
 	const struct keystore *ks;	/* borrowed; outlives the fsops */
 	const struct names_key *nk;	/* borrowed; outlives the fsops */
+	struct auditlog *log;		/* borrowed; NULL = no access log */
 	bool root_owns;			/* daemon is root: chown new files */
 	double timeout;			/* attribute and entry cache, seconds */
 	bool writeback;			/* kernel writeback cache */
+	bool direct_io;			/* bypass the page cache */
 };
 
 /* NULL on failure (errno set).  Takes ownership of cfg->data_fd. */

@@ -17,8 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <limits.h>
 #include <unistd.h>
 
+#include "access.h"
+#include "auditlog.h"
 #include "backing.h"
 #include "fsops.h"
 #include "harden.h"
@@ -46,6 +49,8 @@ static const char usage_text[] =
 	"                   ro, ...) and vaultfs's own:\n"
 	"                     no_writeback  no kernel writeback cache\n"
 	"                     cache_timeout=SECONDS  attribute/entry cache\n"
+	"                     direct_io     exact byte counts in the access\n"
+	"                                   log (no page cache; slower)\n"
 	"  -h, --help       show this help\n"
 	"\n"
 	"Exit status: 0 mounted, 1 failure, 2 usage error, 3 wrong passphrase.\n"
@@ -243,6 +248,56 @@ static int unlock(const struct options *o, struct keystore **ks)
 	}
 }
 
+/* host, vault and mount point, for the mount and unmount records */
+static void describe(char *buf, size_t len, const struct options *o)
+{
+	char host[256] = "", vault[PATH_MAX], mp[PATH_MAX];
+
+	gethostname(host, sizeof(host) - 1);
+	if (!realpath(o->vault, vault))
+		snprintf(vault, sizeof(vault), "%s", o->vault);
+	if (!realpath(o->mountpoint, mp))
+		snprintf(mp, sizeof(mp), "%s", o->mountpoint);
+	snprintf(buf, len, "host=%s vault=%s mountpoint=%s%s%s", host, vault,
+		 mp, o->mount.fuse ? " options=" : "",
+		 o->mount.fuse ? o->mount.fuse : "");
+}
+
+/* The access log must start, or the vault is not mounted (fail closed). */
+static int open_log(int vault_fd, const struct options *o,
+		    const struct keystore *ks, struct auditlog **log)
+{
+	int fd, r;
+
+	fd = openat(vault_fd, BACKING_AUDIT_DIR,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "vaultfs: cannot open the access log directory "
+			"'%s/%s': %s\n", o->vault, BACKING_AUDIT_DIR,
+			strerror(errno));
+		return -1;
+	}
+	r = auditlog_open(fd, keystore_settings(ks),
+			  &(struct auditlog_options){
+				.kind = AUDIT_SEG_MOUNT,
+				.max_segment_bytes = AUDITLOG_SEGMENT_BYTES_DEFAULT,
+			  }, log);
+	close(fd);
+	if (r == -EBUSY) {
+		fprintf(stderr, "vaultfs: the access log of vault '%s' is being "
+			"written by another program; wait for it to finish\n",
+			o->vault);
+		return -1;
+	}
+	if (r < 0) {
+		fprintf(stderr, "vaultfs: cannot start the access log in "
+			"'%s/%s': %s; not mounting without it\n", o->vault,
+			BACKING_AUDIT_DIR, strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -251,6 +306,8 @@ int main(int argc, char **argv)
 	struct fsops *fs = NULL;
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *loop = NULL;
+	struct auditlog *log = NULL;
+	char where[3 * PATH_MAX];
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	int vault_fd = -1, lock_fd = -1, data_fd = -1;
 	int status = EXIT_FAILURE, r;
@@ -292,6 +349,9 @@ int main(int argc, char **argv)
 			o.vault, BACKING_DATA_DIR, strerror(errno));
 		goto out;
 	}
+	if (open_log(vault_fd, &o, ks, &log) < 0)
+		goto out;
+	describe(where, sizeof(where), &o);
 	nk = names_key_new(keystore_name_key(ks));
 	if (!nk) {
 		fprintf(stderr, "vaultfs: out of memory\n");
@@ -301,9 +361,11 @@ int main(int argc, char **argv)
 		.data_fd = data_fd,
 		.ks = ks,
 		.nk = nk,
+		.log = log,
 		.root_owns = geteuid() == 0,
 		.timeout = o.mount.timeout,
-		.writeback = o.mount.writeback,
+		.writeback = o.mount.writeback && !o.mount.direct_io,
+		.direct_io = o.mount.direct_io,
 	});
 	if (!fs) {
 		fprintf(stderr, "vaultfs: cannot set up: %s\n", strerror(errno));
@@ -340,11 +402,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vaultfs: cannot mount on '%s'\n", o.mountpoint);
 		goto out_signals;
 	}
+	r = access_record(log, &(struct access_event){
+		.event = AUDIT_EV_MOUNT, .uid = getuid(), .gid = getgid(),
+		.pid = (uint32_t)getpid(), .path = "/", .detail = where });
+	if (r < 0) {
+		fprintf(stderr, "vaultfs: cannot write the mount record to the "
+			"access log: %s; not mounting\n", strerror(-r));
+		goto out_unmount;
+	}
 	/* Mounted: detaching now lets the caller use it on its next line. */
 	if (fuse_daemonize(o.foreground) < 0)
 		goto out_unmount;
 	if (!o.foreground)
 		log_use_syslog();
+	/* Records are written at once; this bounds what a power cut loses. */
+	if (auditlog_start_flusher(log, 100) < 0)
+		vlog(LOG_WARNING, "cannot start the access log flusher; records "
+		     "are synced at unmount only");
 
 	loop = fuse_loop_cfg_create();
 	if (!loop)
@@ -362,6 +436,13 @@ out:
 	if (se)
 		fuse_session_destroy(se);
 	fsops_free(fs);	/* flushes open documents */
+	if (log)
+		(void)access_close(log, &(struct access_event){
+			.event = se ? AUDIT_EV_UNMOUNT : AUDIT_EV_END,
+			.uid = getuid(), .gid = getgid(),
+			.pid = (uint32_t)getpid(), .path = "/",
+			.result = status == EXIT_SUCCESS ? 0 : -EIO,
+			.detail = where });
 	fuse_opt_free_args(&args);
 	free(opts);
 	mountopts_release(&o.mount);

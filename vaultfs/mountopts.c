@@ -12,6 +12,7 @@ static _Thread_local char bad_item[BAD_MAX];
 void mountopts_init(struct mount_opts *o)
 {
 	o->writeback = true;
+	o->direct_io = false;
 	o->timeout = 10.0;
 	o->fuse = NULL;
 }
@@ -75,6 +76,8 @@ int mountopts_parse(struct mount_opts *o, const char *list, const char **bad)
 			o->writeback = true;
 		} else if (is(p, len, "no_writeback")) {
 			o->writeback = false;
+		} else if (is(p, len, "direct_io")) {
+			o->direct_io = true;
 		} else if (is(p, len, "default_permissions")) {
 			/* always on */
 		} else if (len >= sizeof(timeout_key) - 1 &&

@@ -5,6 +5,10 @@
  * vaultfs's own:
  *   writeback / no_writeback   kernel writeback cache (default on)
  *   cache_timeout=SECONDS      attribute and entry cache, 0..86400
+ *   direct_io                  no page cache for file data: every read
+ *                              and write reaches the daemon, so the
+ *                              access log counts bytes exactly (slower;
+ *                              shared writable mmap is not available)
  *   default_permissions        accepted; always on anyway
  */
 #ifndef VAULTFS_MOUNTOPTS_H
@@ -15,6 +19,7 @@
 
 struct mount_opts {
 	bool writeback;
+	bool direct_io;
 	double timeout;		/* seconds */
 	char *fuse;		/* comma list for libfuse, or NULL; malloc'd */
 };

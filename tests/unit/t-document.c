@@ -188,7 +188,7 @@ static void test_basics(const struct keystore *ks, uint32_t cs)
 	is_int(st.st_size, CONTAINER_DATA_OFFSET, "new file: header only");
 	d = reopen(d, fd, ks);
 	ok(d && doc_size(d) == 0, "reopened empty doc");
-	is_int(doc_peek_size(fd, ks, &size), 0, "peek size");
+	is_int(doc_peek_size(fd, ks, &size, NULL), 0, "peek size");
 	is_int(size, 0, "peek size 0");
 	is_int(doc_close(d), 0, "close");
 
@@ -215,7 +215,7 @@ static void test_basics(const struct keystore *ks, uint32_t cs)
 			   "boundary %llu: %zu bytes", (unsigned long long)b,
 			   got);
 		}
-		is_int(doc_peek_size(fd, ks, &size), 0, "peek");
+		is_int(doc_peek_size(fd, ks, &size, NULL), 0, "peek");
 		is_int(size, n, "peek size %zu", n);
 		doc_close(d);
 		close(fd);
@@ -627,7 +627,7 @@ static void test_tamper(const struct keystore *ks, const struct keystore *ks2)
 	{
 		uint64_t size;
 
-		is_int(doc_peek_size(fd2, ks, &size), -EBADMSG,
+		is_int(doc_peek_size(fd2, ks, &size, NULL), -EBADMSG,
 		       "peek size fails too");
 	}
 	close(fd2);

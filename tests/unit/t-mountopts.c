@@ -21,6 +21,9 @@ int main(void)
 	       "second list with an empty item");
 	ok(o.timeout == 2.5 && o.writeback, "timeout and writeback");
 	ok(!strcmp(o.fuse, "allow_other,ro"), "nothing added for our options");
+	ok(!o.direct_io, "direct_io off by default");
+	is_int(mountopts_parse(&o, "direct_io", &bad), 0, "direct_io");
+	ok(o.direct_io && !strcmp(o.fuse, "allow_other,ro"), "  is ours");
 	is_int(mountopts_parse(&o, "default_permissions", &bad), 0,
 	       "default_permissions accepted");
 	ok(!strcmp(o.fuse, "allow_other,ro"), "and not passed twice");

@@ -1,0 +1,103 @@
+/* access.c - see access.h. */
+#include "access.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auditlog.h"
+#include "fileio.h"
+#include "log.h"
+
+void access_who(uint32_t pid, char comm[AUDIT_COMM_MAX + 1],
+		char exe[AUDIT_EXE_MAX + 1])
+{
+	char path[64];
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	comm[0] = exe[0] = '\0';
+	if (pid == 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (pread_full(fd, comm, AUDIT_COMM_MAX, 0, &len) < 0)
+			len = 0;
+		close(fd);
+		while (len > 0 && comm[len - 1] == '\n')
+			len--;
+		comm[len] = '\0';
+	}
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	n = readlink(path, exe, AUDIT_EXE_MAX);
+	exe[n > 0 ? n : 0] = '\0';
+}
+
+static void fill(struct audit_record *r, const struct access_event *ev,
+		 const char *comm, const char *exe)
+{
+	memset(r, 0, sizeof(*r));
+	r->event = ev->event;
+	r->uid = ev->uid;
+	r->gid = ev->gid;
+	r->pid = ev->pid;
+	r->result = ev->result;
+	r->open_flags = ev->open_flags;
+	r->bytes_read = ev->bytes_read;
+	r->bytes_written = ev->bytes_written;
+	if (ev->doc_id)
+		memcpy(r->doc_id, ev->doc_id, sizeof(r->doc_id));
+	r->comm = comm[0] ? comm : NULL;
+	r->exe = exe[0] ? exe : NULL;
+	r->path = ev->path;
+	r->new_path = ev->new_path;
+	r->detail = ev->detail;
+}
+
+int access_record(struct auditlog *log, const struct access_event *ev)
+{
+	char comm[AUDIT_COMM_MAX + 1], exe[AUDIT_EXE_MAX + 1];
+	struct audit_record r;
+	int ret;
+
+	if (!log)
+		return 0;
+	if (ev->comm || ev->exe) {
+		snprintf(comm, sizeof(comm), "%s", ev->comm ? ev->comm : "");
+		snprintf(exe, sizeof(exe), "%s", ev->exe ? ev->exe : "");
+	} else {
+		access_who(ev->pid, comm, exe);
+	}
+	fill(&r, ev, comm, exe);
+	ret = auditlog_append(log, &r, NULL);
+	if (ret < 0)
+		vlog(LOG_ERR, "cannot write the access log (%s): refusing "
+		     "access", strerror(-ret));
+	return ret;
+}
+
+int access_close(struct auditlog *log, const struct access_event *ev)
+{
+	char comm[AUDIT_COMM_MAX + 1], exe[AUDIT_EXE_MAX + 1];
+	struct audit_record r;
+	int ret;
+
+	if (!log)
+		return 0;
+	if (ev->comm || ev->exe) {
+		snprintf(comm, sizeof(comm), "%s", ev->comm ? ev->comm : "");
+		snprintf(exe, sizeof(exe), "%s", ev->exe ? ev->exe : "");
+	} else {
+		access_who(ev->pid, comm, exe);
+	}
+	fill(&r, ev, comm, exe);
+	ret = auditlog_close(log, &r);
+	if (ret < 0)
+		vlog(LOG_ERR, "cannot write the final record of the access "
+		     "log: %s", strerror(-ret));
+	return ret;
+}

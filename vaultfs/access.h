@@ -1,0 +1,55 @@
+/*
+ * access.h - what the daemon records in the access log, and how.
+ *
+ * Fills in who did it (uid, gid, pid, and the process name and executable
+ * read from /proc) and appends one record through auditlog.h.  A NULL log
+ * records nothing (tests and tools that run without one).
+ *
+ * Fail closed: access_record() returns the log's error; the caller refuses
+ * the access it was about to grant (open, create) or reports the failure
+ * of an operation already done (a mutation cannot be taken back), and the
+ * message goes to syslog/stderr.  Thread-safe.
+ */
+#ifndef VAULTFS_ACCESS_H
+#define VAULTFS_ACCESS_H
+
+#include <stdint.h>
+
+#include "auditrec.h"
+
+struct auditlog;
+
+struct access_event {
+	enum audit_event event;
+	uint32_t uid, gid, pid;		/* of the requesting process */
+	const char *path;		/* plaintext path inside the vault */
+	const char *new_path;		/* rename, link, symlink target */
+	const uint8_t *doc_id;		/* NULL = unknown */
+	int result;			/* 0 or -errno */
+	uint32_t open_flags;
+	uint64_t bytes_read, bytes_written;
+	const char *detail;
+	/* Process name and executable when known already (NULL: read from
+	 * /proc/pid now). */
+	const char *comm, *exe;
+};
+
+/*
+ * Read pid's process name and executable ("" when it has exited), for
+ * recording later when the process may be gone (a close).
+ */
+void access_who(uint32_t pid, char comm[AUDIT_COMM_MAX + 1],
+		char exe[AUDIT_EXE_MAX + 1]) __attribute__((nonnull));
+
+/* Append ev to log (no-op when log is NULL).  0 or -errno. */
+int access_record(struct auditlog *log, const struct access_event *ev)
+	__attribute__((nonnull(2), warn_unused_result));
+
+/*
+ * Close the log with ev as its final record (auditlog_close()); frees log
+ * whatever happens.  NULL log: nothing.  0 or -errno.
+ */
+int access_close(struct auditlog *log, const struct access_event *ev)
+	__attribute__((nonnull(2)));
+
+#endif
