@@ -47,6 +47,8 @@ struct doc {
 	bool no_punch;			/* file system cannot punch holes */
 	bool quiet;			/* doc_reencrypt: expected fallbacks */
 	uint64_t file_end;		/* backing file size as we know it */
+	uint64_t ra_next;		/* chunk a sequential reader reads next */
+	uint64_t ra_done;		/* readahead asked for up to here */
 
 	/* the chunk cache: buf[len, cs) is always zero */
 	bool c_valid;
@@ -72,6 +74,8 @@ static uint64_t slot_off(const struct doc *d, uint64_t index, int slot)
 {
 	return container_slot_offset(d->cs, index, slot);
 }
+
+static void read_ahead(struct doc *d, uint64_t index, int slot, size_t flen);
 
 /* ---- header ---- */
 
@@ -263,6 +267,7 @@ static int open_chunk(struct doc *d, uint64_t index, uint8_t *dest,
 					 d->scratch, flen, dest, len, &gen);
 		if (r == 0) {
 			st->cur = s;
+			read_ahead(d, index, s, flen);
 			if (st->present & (1u << (1 - s)) &&
 			    (pr[1 - s] != 0 || k == 1)) {
 				st->fell_back = true;
@@ -584,7 +589,37 @@ static int doc_setup(struct doc *d, uint32_t cs)
 	if (fstat(d->fd, &st) < 0)
 		return -errno;
 	d->file_end = (uint64_t)st.st_size;
+	/* The kernel's readahead would also read, and fill with zeros, the
+	 * other (usually empty) slot of every chunk: read ahead ourselves. */
+	(void)posix_fadvise(d->fd, 0, 0, POSIX_FADV_RANDOM);
 	return 0;
+}
+
+#define RA_CHUNKS 16	/* readahead window, in chunks */
+
+/*
+ * Chunk index was just read from slot, frame flen bytes long.  When reads
+ * are sequential, ask the kernel to fetch the same slot of the next chunks
+ * (a sequentially written file keeps all chunks in one slot).
+ */
+static void read_ahead(struct doc *d, uint64_t index, int slot, size_t flen)
+{
+	uint64_t n = nchunks(d, d->hdr.size), end;
+
+	if (index != d->ra_next) {
+		d->ra_next = index + 1;
+		d->ra_done = index + 1;
+		return;
+	}
+	d->ra_next = index + 1;
+	if (d->ra_done < index + 1)
+		d->ra_done = index + 1;
+	if (d->ra_done > index + RA_CHUNKS / 2)
+		return;	/* enough in flight; ask again in bigger batches */
+	end = index + 1 + RA_CHUNKS < n ? index + 1 + RA_CHUNKS : n;
+	for (; d->ra_done < end; d->ra_done++)
+		(void)posix_fadvise(d->fd, (off_t)slot_off(d, d->ra_done, slot),
+				    (off_t)flen, POSIX_FADV_WILLNEED);
 }
 
 int doc_create(int fd, const struct keystore *ks, struct doc **out)
