@@ -1464,8 +1464,12 @@ static void fill_open(struct fsops *fs, struct fuse_file_info *fi,
 		      struct handle *h)
 {
 	fi->fh = (uint64_t)(uintptr_t)h;
-	/* We are the only writer of the backing store: the cache stays valid. */
-	fi->keep_cache = !fs->direct_io;
+	/*
+	 * The page cache is dropped at each open, so what a process reads
+	 * through an open file reaches the daemon and is counted in the
+	 * access log; within one open the cache works as usual.
+	 */
+	fi->keep_cache = 0;
 	fi->direct_io = fs->direct_io;
 }
 
