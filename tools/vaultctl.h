@@ -30,7 +30,8 @@ struct keystore;
  */
 #define VAULTCTL_COMMANDS(X) \
 	X(init, "create a new, empty vault") \
-	X(fsck, "check that every document and name authenticates")
+	X(fsck, "check that every document and name authenticates") \
+	X(audit, "verify, show and summarise the access log (auditor key)")
 
 #define VAULTCTL_DECLARE(verb, summary) int cmd_##verb(int argc, char **argv);
 VAULTCTL_COMMANDS(VAULTCTL_DECLARE)

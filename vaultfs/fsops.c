@@ -345,7 +345,35 @@ struct rec {
 	uint64_t bytes_read, bytes_written;
 	const char *detail;
 	const struct handle *h;		/* close: who opened it */
+	const uint8_t *doc_id;		/* when in is the directory */
 };
+
+/*
+ * Document id of backing file st if its inode is known and was read.
+ * Used to tie unlink and rename records to the document.
+ */
+static bool known_doc_id(struct fsops *fs, const struct stat *st,
+			 uint8_t id[CONTAINER_DOC_ID_BYTES])
+{
+	struct inode *in;
+	bool found = false;
+
+	if (!S_ISREG(st->st_mode))
+		return false;
+	pthread_mutex_lock(&fs->table_lock);
+	for (in = fs->buckets[bucket_of(fs, st->st_dev, st->st_ino)]; in;
+	     in = in->next)
+		if (in->dev == st->st_dev && in->ino == st->st_ino)
+			break;
+	if (in) {
+		pthread_mutex_lock(&in->lock);
+		found = in->have_id;
+		memcpy(id, in->doc_id, CONTAINER_DOC_ID_BYTES);
+		pthread_mutex_unlock(&in->lock);
+	}
+	pthread_mutex_unlock(&fs->table_lock);
+	return found;
+}
 
 /*
  * Append a record for req.  Returns the log's error: callers refuse the
@@ -370,6 +398,10 @@ static int audit(fuse_req_t req, const struct rec *rc)
 			memcpy(id, rc->in->doc_id, sizeof(id));
 			pthread_mutex_unlock(&rc->in->lock);
 		}
+	}
+	if (rc->doc_id) {
+		memcpy(id, rc->doc_id, sizeof(id));
+		have_id = true;
 	}
 	if (rc->in2)
 		path2 = path_of(fs, rc->in2, rc->name2);
@@ -1098,14 +1130,20 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct inode *dir = inode_of(req, parent);
 	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
 	bool is_long;
+	uint8_t id[CONTAINER_DOC_ID_BYTES];
+	bool have_id = false;
+	struct stat st;
 	int r = enc_name(fs, dir, name, enc, backing, &is_long);
 
+	if (r == 0 && fstatat(dir->fd, backing, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		have_id = known_doc_id(fs, &st, id);
 	if (r == 0 && unlinkat(dir->fd, backing, 0) < 0)
 		r = -errno;
 	if (r == 0)
 		drop_side(dir, backing, is_long);
 	r = audit_change(req, &(struct rec){ .event = AUDIT_EV_UNLINK,
-			 .in = dir, .name = name, .result = r });
+			 .in = dir, .name = name, .result = r,
+			 .doc_id = have_id ? id : NULL });
 	fuse_reply_err(req, kerr(r));
 }
 
@@ -1144,9 +1182,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct inode *ndir = inode_of(req, newparent);
 	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
 	char nenc[ENC_BUF], nbacking[NAMES_BACKING_MAX];
-	uint8_t tid[NAMES_DIRID_BYTES];
+	uint8_t tid[NAMES_DIRID_BYTES], id[CONTAINER_DOC_ID_BYTES];
 	struct stat sst, tst;
-	bool is_long, nis_long, had_tid = false;
+	bool is_long, nis_long, had_tid = false, have_id = false;
 	int r;
 
 	r = enc_name(fs, dir, name, enc, backing, &is_long);
@@ -1177,15 +1215,17 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (is_long && !(flags & RENAME_EXCHANGE) &&
 	    !(dir == ndir && !strcmp(backing, nbacking)))
 		drop_side(dir, backing, true);
-	if (fstatat(ndir->fd, nbacking, &sst, AT_SYMLINK_NOFOLLOW) == 0)
+	if (fstatat(ndir->fd, nbacking, &sst, AT_SYMLINK_NOFOLLOW) == 0) {
 		inode_moved(fs, &sst, ndir, newname);
+		have_id = known_doc_id(fs, &sst, id);
+	}
 	if ((flags & RENAME_EXCHANGE) &&
 	    fstatat(dir->fd, backing, &tst, AT_SYMLINK_NOFOLLOW) == 0)
 		inode_moved(fs, &tst, dir, name);
 out:
 	r = audit_change(req, &(struct rec){ .event = AUDIT_EV_RENAME,
 			 .in = dir, .name = name, .in2 = ndir, .name2 = newname,
-			 .result = r,
+			 .result = r, .doc_id = have_id ? id : NULL,
 			 .detail = (flags & RENAME_EXCHANGE) ? "exchange" : NULL });
 	fuse_reply_err(req, kerr(r));
 }
