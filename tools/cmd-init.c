@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "vaultctl.h"
+#include "../vaultfs/auditrec.h"
 #include "../keys/auditkey.h"
 #include "../keys/keystore.h"
 #include "../vaultfs/backing.h"
@@ -347,6 +348,7 @@ static int create_vault(const struct init_opts *o, struct init_state *st,
 {
 	struct vault_settings s = { 0 };
 	struct keystore *ks = NULL;
+	char detail[64];
 	int empty = 0, r;
 
 	if (mkdir(o->vault, 0700) == 0) {
@@ -402,8 +404,14 @@ static int create_vault(const struct init_opts *o, struct init_state *st,
 		return r;
 	}
 	st->made_keystore = true;
+	/* The log starts with the vault: its first record is the init. */
+	snprintf(detail, sizeof(detail), "chunk_size=%u compress=%d",
+		 keystore_settings(ks)->chunk_size,
+		 keystore_settings(ks)->compress_level);
+	r = vaultctl_record(o->vault, keystore_settings(ks), AUDIT_EV_INIT,
+			    detail);
 	keystore_free(ks);
-	return 0;
+	return r;
 }
 
 static void summary(const struct init_opts *o, const struct init_state *st)

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 struct keystore;
+struct vault_settings;
 
 /* Exit status of vaultctl (fsck maps a key error to 2, as the brief says). */
 #define VAULTCTL_EXIT_OK 0
@@ -84,5 +85,16 @@ int vaultctl_unlock(const char *vault, const char *passfile,
 
 /* Exit status for a negative errno from the helpers above. */
 int vaultctl_exit_status(int err);
+
+/*
+ * Append one record (event: an enum audit_event, e.g. AUDIT_EV_INIT) to
+ * vault's access log in a segment of its own, with this process as the
+ * actor and "host=... vault=..." plus detail (may be NULL) as its detail.
+ * Prints why on failure and returns a negative errno (-EBUSY while the
+ * vault is mounted).
+ */
+int vaultctl_record(const char *vault, const struct vault_settings *s,
+		    int event, const char *detail)
+	__attribute__((nonnull(1, 2), warn_unused_result));
 
 #endif
