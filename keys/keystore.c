@@ -3,7 +3,8 @@
  *
  *   clear part   magic "VAULTFSK", format u32, settings, KDF parameters
  *   slot section slot count u32 (1), passphrase slot: nonce, AEAD(master)
- *   body         nonce, length u32, AEAD(name key, KEKs) under the master key
+ *   body         nonce, length u32, AEAD(name key, KEKs, rotation record)
+ *                under the master key
  *
  * Both AEADs take the whole clear part as associated data, so the settings
  * are authenticated by the passphrase slot and by the master key.
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,7 +49,11 @@
 #define OFF_BODY_CT (OFF_BODY + SEAL_NONCE_BYTES + 4)		/* 216 */
 #define KEK_REC_BYTES (4 + 8 + 1 + SEAL_KEY_BYTES)		/* 45 */
 #define BODY_HEAD_BYTES (SEAL_KEY_BYTES + 4 + 4)		/* 40 */
-#define BODY_MAX_BYTES (BODY_HEAD_BYTES + KEYSTORE_MAX_KEKS * KEK_REC_BYTES)
+/* Optional, only while a rotation is recorded: target u32, flags u32, started u64. */
+#define ROT_BYTES (4 + 4 + 8)					/* 16 */
+#define ROT_FLAG_REENCRYPT 1u
+#define BODY_MAX_BYTES (BODY_HEAD_BYTES + KEYSTORE_MAX_KEKS * KEK_REC_BYTES + \
+			ROT_BYTES)
 #define FILE_MAX_BYTES (OFF_BODY_CT + BODY_MAX_BYTES + SEAL_TAG_BYTES)
 
 /*
@@ -85,6 +91,7 @@ struct keystore {
 	uint32_t active;		/* version of the active KEK */
 	size_t nkeks;
 	struct keystore_kek_info kek[KEYSTORE_MAX_KEKS];	/* kek[i] <-> sec->kek[i] */
+	struct keystore_rotation rot;
 	struct ks_secret *sec;
 };
 
@@ -271,7 +278,8 @@ out:
  */
 static int serialise(const struct keystore *ks, uint8_t *file, size_t *len)
 {
-	size_t plen = BODY_HEAD_BYTES + ks->nkeks * KEK_REC_BYTES;
+	size_t plen = BODY_HEAD_BYTES + ks->nkeks * KEK_REC_BYTES +
+		      (ks->rot.unfinished ? ROT_BYTES : 0);
 	uint8_t *body, *p;
 
 	if (ks->nkeks == 0 || ks->nkeks > KEYSTORE_MAX_KEKS)
@@ -294,6 +302,11 @@ static int serialise(const struct keystore *ks, uint8_t *file, size_t *len)
 			memset(p + 13, 0, SEAL_KEY_BYTES);
 		else
 			memcpy(p + 13, ks->sec->kek[i], SEAL_KEY_BYTES);
+	}
+	if (ks->rot.unfinished) {
+		put32(p, ks->rot.target);
+		put32(p + 4, ks->rot.reencrypt ? ROT_FLAG_REENCRYPT : 0);
+		put64(p + 8, ks->rot.started);
 	}
 
 	build_clear(ks, file);
@@ -493,13 +506,16 @@ static int parse_body(struct keystore *ks, const uint8_t *body, size_t plen)
 {
 	const uint8_t *p;
 	uint32_t count;
-	size_t nactive = 0;
+	size_t nactive = 0, keks_end;
 
 	memcpy(ks->sec->name_key, body, SEAL_KEY_BYTES);
 	ks->active = get32(body + SEAL_KEY_BYTES);
 	count = get32(body + SEAL_KEY_BYTES + 4);
-	if (count == 0 || count > KEYSTORE_MAX_KEKS ||
-	    plen != BODY_HEAD_BYTES + (size_t)count * KEK_REC_BYTES)
+	if (count == 0 || count > KEYSTORE_MAX_KEKS)
+		return -EBADMSG;
+	/* The rotation record follows the KEKs, or the body ends there. */
+	keks_end = BODY_HEAD_BYTES + (size_t)count * KEK_REC_BYTES;
+	if (plen != keks_end && plen != keks_end + ROT_BYTES)
 		return -EBADMSG;
 	p = body + BODY_HEAD_BYTES;
 	for (size_t i = 0; i < count; i++, p += KEK_REC_BYTES) {
@@ -534,6 +550,18 @@ static int parse_body(struct keystore *ks, const uint8_t *body, size_t plen)
 	}
 	if (nactive != 1)
 		return -EBADMSG;
+	memset(&ks->rot, 0, sizeof(ks->rot));
+	if (plen == keks_end + ROT_BYTES) {
+		uint32_t flags = get32(p + 4);
+
+		/* A rotation always moves documents to the active KEK. */
+		if (get32(p) != ks->active || (flags & ~ROT_FLAG_REENCRYPT))
+			return -EBADMSG;
+		ks->rot.unfinished = true;
+		ks->rot.target = ks->active;
+		ks->rot.reencrypt = flags & ROT_FLAG_REENCRYPT;
+		ks->rot.started = get64(p + 8);
+	}
 	ks->nkeks = count;
 	return 0;
 }
@@ -670,4 +698,207 @@ int keystore_unwrap_dek(const struct keystore *ks, const uint8_t doc_id[16],
 	return seal_decrypt(ks->sec->kek[i], ad, sizeof(ad),
 			    wrapped, wrapped + SEAL_NONCE_BYTES,
 			    SEAL_KEY_BYTES + SEAL_TAG_BYTES, dek);
+}
+
+void keystore_kdf_params(const struct keystore *ks, uint64_t *opslimit,
+			 uint64_t *memlimit)
+{
+	*opslimit = ks->opslimit;
+	*memlimit = ks->memlimit;
+}
+
+/* ---- changing the store (passwd, rotate) ---- */
+
+int keystore_lock(const char *vault_dir, int *lock_fd)
+{
+	int fd = open_dir(vault_dir);
+
+	*lock_fd = -1;
+	if (fd < 0)
+		return fd;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(fd);
+		return r;
+	}
+	*lock_fd = fd;
+	return 0;
+}
+
+/*
+ * A writable copy of ks, secrets included, to change and write out; on
+ * success adopt() moves it into ks, on failure keystore_free() drops it.
+ * This is what keeps ks unchanged when writing the file fails.
+ */
+static struct keystore *ks_clone(const struct keystore *ks)
+{
+	struct keystore *c = ks_alloc();
+	struct ks_secret *sec;
+
+	if (c == NULL)
+		return NULL;
+	sec = c->sec;
+	*c = *ks;
+	c->sec = sec;
+	memcpy(c->sec, ks->sec, sizeof(*c->sec));
+	return c;
+}
+
+static void adopt(struct keystore *ks, struct keystore *c)
+{
+	sodium_mprotect_readwrite(ks->sec);
+	seal_secret_free(ks->sec);
+	*ks = *c;
+	sodium_mprotect_readonly(ks->sec);
+	sodium_memzero(c, sizeof(*c));
+	free(c);
+}
+
+/* Write c as the new store in vault_dir and, if that worked, adopt it. */
+static int replace_store(struct keystore *ks, struct keystore *c,
+			 const char *vault_dir)
+{
+	int dirfd = open_dir(vault_dir), r;
+
+	if (dirfd < 0) {
+		keystore_free(c);
+		return dirfd;
+	}
+	r = store_write(c, dirfd, true);
+	close(dirfd);
+	if (r < 0) {
+		keystore_free(c);
+		return r;
+	}
+	adopt(ks, c);
+	return 0;
+}
+
+int keystore_change_passphrase(struct keystore *ks, const char *vault_dir,
+			       const char *pass, size_t passlen,
+			       const enum keystore_kdf *kdf)
+{
+	struct keystore *c;
+	uint64_t ops = ks->opslimit, mem = ks->memlimit;
+	int r;
+
+	if (kdf != NULL) {
+		r = kdf_preset(*kdf, &ops, &mem);
+		if (r < 0)
+			return r;
+	}
+	c = ks_clone(ks);
+	if (c == NULL)
+		return -ENOMEM;
+	/*
+	 * A new master key, not just a new wrapping of the old one: whoever
+	 * opens an old copy of the store with the old passphrase gets the
+	 * old master key, which then opens no later store.
+	 */
+	seal_random(c->sec->master, SEAL_KEY_BYTES);
+	r = set_passphrase(c, pass, passlen, ops, mem);
+	if (r < 0) {
+		keystore_free(c);
+		return r;
+	}
+	return replace_store(ks, c, vault_dir);
+}
+
+void keystore_rotation(const struct keystore *ks, struct keystore_rotation *r)
+{
+	*r = ks->rot;
+}
+
+/* Remove record i (both halves), keeping the order of the others. */
+static void drop_kek(struct keystore *c, size_t i)
+{
+	for (size_t j = i; j + 1 < c->nkeks; j++) {
+		c->kek[j] = c->kek[j + 1];
+		memcpy(c->sec->kek[j], c->sec->kek[j + 1], SEAL_KEY_BYTES);
+	}
+	c->nkeks--;
+	sodium_memzero(c->sec->kek[c->nkeks], SEAL_KEY_BYTES);
+	memset(&c->kek[c->nkeks], 0, sizeof(c->kek[0]));
+}
+
+int keystore_rotation_begin(struct keystore *ks, const char *vault_dir,
+			    bool reencrypt)
+{
+	struct keystore *c;
+	uint32_t top = 0;
+	size_t n;
+
+	for (size_t i = 0; i < ks->nkeks; i++)
+		if (ks->kek[i].version > top)
+			top = ks->kek[i].version;
+	if (top == UINT32_MAX)
+		return -EOVERFLOW;
+	c = ks_clone(ks);
+	if (c == NULL)
+		return -ENOMEM;
+	while (c->nkeks == KEYSTORE_MAX_KEKS) {
+		size_t oldest = c->nkeks;
+
+		for (size_t i = 0; i < c->nkeks; i++)
+			if (c->kek[i].state == KEYSTORE_KEK_DESTROYED &&
+			    (oldest == c->nkeks ||
+			     c->kek[i].version < c->kek[oldest].version))
+				oldest = i;
+		if (oldest == c->nkeks) {
+			keystore_free(c);
+			return -ENOSPC;
+		}
+		drop_kek(c, oldest);
+	}
+	for (size_t i = 0; i < c->nkeks; i++)
+		if (c->kek[i].state == KEYSTORE_KEK_ACTIVE)
+			c->kek[i].state = KEYSTORE_KEK_RETIRING;
+	n = c->nkeks++;
+	seal_random(c->sec->kek[n], SEAL_KEY_BYTES);
+	c->kek[n].version = top + 1;
+	c->kek[n].created = (uint64_t)time(NULL);
+	c->kek[n].state = KEYSTORE_KEK_ACTIVE;
+	c->active = top + 1;
+	c->rot.unfinished = true;
+	c->rot.reencrypt = reencrypt;
+	c->rot.target = top + 1;
+	c->rot.started = c->kek[n].created;
+	return replace_store(ks, c, vault_dir);
+}
+
+int keystore_rotation_finish(struct keystore *ks, const char *vault_dir,
+			     const uint32_t *in_use, size_t n, bool *finished)
+{
+	struct keystore *c;
+	bool changed = false, left = false;
+
+	c = ks_clone(ks);
+	if (c == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nkeks; i++) {
+		bool used = false;
+
+		if (c->kek[i].state != KEYSTORE_KEK_RETIRING)
+			continue;
+		for (size_t j = 0; j < n && !used; j++)
+			used = in_use[j] == c->kek[i].version;
+		if (used) {
+			left = true;
+			continue;
+		}
+		c->kek[i].state = KEYSTORE_KEK_DESTROYED;
+		sodium_memzero(c->sec->kek[i], SEAL_KEY_BYTES);
+		changed = true;
+	}
+	if (!left && c->rot.unfinished) {
+		memset(&c->rot, 0, sizeof(c->rot));
+		changed = true;
+	}
+	*finished = !left;
+	if (!changed) {
+		keystore_free(c);
+		return 0;
+	}
+	return replace_store(ks, c, vault_dir);
 }

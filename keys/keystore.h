@@ -10,7 +10,8 @@
  *
  * All key material lives in sodium_malloc memory owned by struct keystore
  * and is wiped by keystore_free().  A keystore is read-only after
- * keystore_open()/keystore_create() and then safe to share between threads.
+ * keystore_open()/keystore_create() and then safe to share between threads
+ * (except for the functions that change it, at the end of this file).
  *
  * Errors: -ENOENT (no key store), -EKEYREJECTED (wrong passphrase),
  * -EBADMSG (damaged or tampered), -EPROTONOSUPPORT (format version newer
@@ -19,6 +20,7 @@
 #ifndef VAULTFS_KEYSTORE_H
 #define VAULTFS_KEYSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -111,7 +113,85 @@ void keystore_keks(const struct keystore *ks, struct keystore_kek_info *out,
 		   size_t max, size_t *n)
 	__attribute__((nonnull));
 
+/* The Argon2id parameters the store records (for vaultctl keys). */
+void keystore_kdf_params(const struct keystore *ks, uint64_t *opslimit,
+			 uint64_t *memlimit)
+	__attribute__((nonnull));
+
 /* Wipe and free everything.  NULL is fine. */
 void keystore_free(struct keystore *ks);
+
+/*
+ * ---- Changing the key store: vaultctl passwd and rotate (issue #4) ----
+ *
+ * The functions below rewrite VAULT/vault.keys atomically (temporary file,
+ * fsync, rename, fsync of the directory), so after a crash the file is
+ * either the old or the new store.  They change ks only once the new file
+ * is in place: on failure ks is as it was.  They are not thread-safe: call
+ * them only while no other thread uses ks (vaultctl is single-threaded).
+ * The caller holds keystore_lock().  The daemon never rewrites the store.
+ */
+
+/*
+ * Serialise the programs that rewrite the key store: an exclusive flock
+ * on the vault directory itself (not on vault.keys, which rename
+ * replaces), held until *lock_fd is closed.  -EBUSY if another process
+ * holds it.  Take it before keystore_open(), so that the store read is the
+ * one that will be replaced.
+ */
+int keystore_lock(const char *vault_dir, int *lock_fd)
+	__attribute__((nonnull, warn_unused_result));
+
+/*
+ * Change the passphrase.  A new random master key is wrapped under
+ * Argon2id(pass) with a fresh salt, using preset *kdf or, if kdf is NULL,
+ * the parameters the store has now; the body is re-sealed under the new
+ * master key.  The old passphrase stops working at once, and a copy of the
+ * old store opened with the old passphrase does not open any later store
+ * (its master key is gone).  KEKs and the name key are unchanged: no
+ * document or name is touched.
+ */
+int keystore_change_passphrase(struct keystore *ks, const char *vault_dir,
+			       const char *pass, size_t passlen,
+			       const enum keystore_kdf *kdf)
+	__attribute__((nonnull(1, 2, 3), warn_unused_result));
+
+/*
+ * A rotation in progress, as recorded in the store (man/vaultfs.5): from
+ * keystore_rotation_begin() until keystore_rotation_finish() finds no
+ * RETIRING KEK left.  While it is recorded, target is the active KEK.
+ */
+struct keystore_rotation {
+	bool unfinished;	/* a rotation is recorded */
+	bool reencrypt;		/* it re-encrypts documents (new DEKs) */
+	uint32_t target;	/* the KEK version documents move to */
+	uint64_t started;	/* seconds since the epoch */
+};
+
+void keystore_rotation(const struct keystore *ks, struct keystore_rotation *r)
+	__attribute__((nonnull));
+
+/*
+ * Start a rotation: a new random KEK, version = highest version + 1,
+ * becomes ACTIVE; every other KEK that is not DESTROYED becomes RETIRING
+ * (it still unwraps, never wraps); the rotation is recorded (target = the
+ * new version).  If the table is full, the oldest DESTROYED records are
+ * dropped to make room; -ENOSPC if there are none.
+ */
+int keystore_rotation_begin(struct keystore *ks, const char *vault_dir,
+			    bool reencrypt)
+	__attribute__((nonnull, warn_unused_result));
+
+/*
+ * After a pass over the documents: destroy every RETIRING KEK whose
+ * version is not among in_use[0..n) (its key bytes are erased, in memory
+ * and in the new file); if no RETIRING KEK is left, clear the rotation
+ * record.  *finished tells whether it was cleared.  The file is rewritten
+ * only if something changed.  The caller must have made every document
+ * header that stops using a version durable before calling this.
+ */
+int keystore_rotation_finish(struct keystore *ks, const char *vault_dir,
+			     const uint32_t *in_use, size_t n, bool *finished)
+	__attribute__((nonnull(1, 2, 5), warn_unused_result));
 
 #endif

@@ -6,7 +6,6 @@
  * (each damaged item listed on stdout), 2 usage or key error.
  * The vault should not be mounted: fsck takes the mount lock.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,6 +23,7 @@
 #include "../vaultfs/backing.h"
 #include "../vaultfs/document.h"
 #include "../vaultfs/names.h"
+#include "../vaultfs/walk.h"
 
 struct fsck {
 	const struct keystore *ks;
@@ -155,122 +155,37 @@ static void check_link(struct fsck *f, int dirfd, const char *backing,
 	f->links++;
 }
 
-static void walk(struct fsck *f, int dirfd, const char *path,
-		 const char *bpath);
+/* ---- walk callbacks (vaultfs/walk.h) ---- */
 
-/* Is there an entry "@hash" for side file "@hash.name"? */
-static bool side_has_entry(int dirfd, const char *side)
+static void on_damage(const char *path, const char *bpath, const char *what,
+		      void *arg)
 {
-	char entry[NAMES_BACKING_MAX];
-	size_t n = strlen(side) - strlen(NAMES_LONG_SUFFIX);
-
-	if (n >= sizeof(entry))
-		return false;
-	memcpy(entry, side, n);
-	entry[n] = '\0';
-	return faccessat(dirfd, entry, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	damage(arg, path, bpath, what);
 }
 
-static void check_entry(struct fsck *f, int dirfd,
-			const uint8_t id[NAMES_DIRID_BYTES], const char *name,
-			const char *path, const char *bpath)
+static void on_warning(const char *path, const char *bpath, const char *what,
+		       void *arg)
 {
-	char plain[NAMES_PLAIN_MAX + 1], enc[NAMES_ENC_MAX];
-	char *cpath = NULL, *cbpath = NULL;
-	size_t len, enclen;
-	struct stat st;
-	int r = -EBADMSG;
-
-	if (asprintf(&cbpath, "%s/%s", bpath, name) < 0)
-		return;
-	switch (names_classify(name)) {
-	case NAMES_ENTRY:
-		r = id ? names_decrypt(f->nk, id, name, strlen(name), plain,
-				       &len) : -EBADMSG;
-		break;
-	case NAMES_LONG:
-		r = backing_read_longname(dirfd, name, enc, &enclen);
-		if (r == 0)
-			r = id ? names_decrypt(f->nk, id, enc, enclen, plain,
-					       &len) : -EBADMSG;
-		break;
-	case NAMES_LONG_SIDE:
-		if (!side_has_entry(dirfd, name))
-			warning(f, path, cbpath, "long-name file without its "
-				"entry (left by a crash; safe to delete)");
-		goto out;
-	case NAMES_RESERVED:
-		if (strcmp(name, NAMES_DIRID_FILE))
-			warning(f, path, cbpath, "temporary entry left by a "
-				"crash (safe to delete)");
-		goto out;
-	case NAMES_FOREIGN:
-		warning(f, path, cbpath, "entry not made by vaultfs; not "
-			"visible through the mount");
-		goto out;
-	}
-	if (r < 0) {
-		damage(f, path, cbpath, "name failed authentication (entry "
-		       "hidden when mounted)");
-		strcpy(plain, "?");
-	}
-	if (asprintf(&cpath, "%s%s%s", path, strcmp(path, "/") ? "/" : "",
-		     plain) < 0)
-		goto out;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		damage(f, cpath, cbpath, strerror(errno));
-		goto out;
-	}
-	if (S_ISREG(st.st_mode)) {
-		check_file(f, dirfd, name, cpath, cbpath);
-	} else if (S_ISLNK(st.st_mode)) {
-		check_link(f, dirfd, name, cpath, cbpath);
-	} else if (S_ISDIR(st.st_mode)) {
-		int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY |
-				 O_NOFOLLOW | O_CLOEXEC);
-
-		if (sub < 0) {
-			damage(f, cpath, cbpath, strerror(errno));
-		} else {
-			walk(f, sub, cpath, cbpath);
-			close(sub);
-		}
-	}
-out:
-	sodium_memzero(plain, sizeof(plain));
-	free(cpath);
-	free(cbpath);
+	warning(arg, path, bpath, what);
 }
 
-static void walk(struct fsck *f, int dirfd, const char *path,
-		 const char *bpath)
+static int on_dir(const struct walk_entry *e, void *arg)
 {
-	uint8_t id[NAMES_DIRID_BYTES];
-	bool have_id;
-	struct dirent *de;
-	DIR *dp;
-	int fd;
+	struct fsck *f = arg;
 
 	f->dirs++;
-	have_id = backing_read_dirid(dirfd, id) == 0;
-	if (!have_id)
-		damage(f, path, bpath, "directory id missing or damaged: no "
-		       "entry in it can be named");
-	fd = dup(dirfd);
-	dp = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!dp) {
-		damage(f, path, bpath, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(dp))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		check_entry(f, dirfd, have_id ? id : NULL, de->d_name, path,
-			    bpath);
-	}
-	closedir(dp);
+	return 0;
+}
+
+static int on_entry(const struct walk_entry *e, void *arg)
+{
+	struct fsck *f = arg;
+
+	if (S_ISREG(e->st->st_mode))
+		check_file(f, e->dirfd, e->name, e->path, e->bpath);
+	else if (S_ISLNK(e->st->st_mode))
+		check_link(f, e->dirfd, e->name, e->path, e->bpath);
+	return 0;
 }
 
 int cmd_fsck(int argc, char **argv)
@@ -279,6 +194,12 @@ int cmd_fsck(int argc, char **argv)
 		{ "passfile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
+	};
+	static const struct walk_ops walk_ops = {
+		.entry = on_entry,
+		.dir = on_dir,
+		.damage = on_damage,
+		.warning = on_warning,
 	};
 	struct fsck f = { 0 };
 	struct keystore *ks = NULL;
@@ -349,7 +270,12 @@ int cmd_fsck(int argc, char **argv)
 	}
 	f.progress = isatty(STDERR_FILENO);
 	snprintf(bpath, sizeof(bpath), "%s/%s", vault, BACKING_DATA_DIR);
-	walk(&f, data_fd, "/", bpath);
+	r = walk_vault(data_fd, bpath, f.nk, &walk_ops, &f);
+	if (r < 0) {
+		fprintf(stderr, "vaultctl fsck: cannot check vault '%s': %s\n",
+			vault, strerror(-r));
+		goto out;
+	}
 	progress(&f, true);
 	printf("%lu documents, %lu directories, %lu symlinks checked: %lu "
 	       "damaged, %lu warnings\n", f.docs, f.dirs, f.links, f.damaged,

@@ -32,6 +32,9 @@ struct vault_settings;
 #define VAULTCTL_COMMANDS(X) \
 	X(init, "create a new, empty vault") \
 	X(fsck, "check that every document and name authenticates") \
+	X(passwd, "change the vault passphrase") \
+	X(keys, "list key versions, their documents and the vault settings") \
+	X(rotate, "new key version for every document (--reencrypt: new data keys)") \
 	X(audit, "verify, show and summarise the access log (auditor key)")
 
 #define VAULTCTL_DECLARE(verb, summary) int cmd_##verb(int argc, char **argv);
@@ -96,5 +99,13 @@ int vaultctl_exit_status(int err);
 int vaultctl_record(const char *vault, const struct vault_settings *s,
 		    int event, const char *detail)
 	__attribute__((nonnull(1, 2), warn_unused_result));
+
+/*
+ * Take vault's mount lock so that it cannot be mounted meanwhile; refuse
+ * (message, -EBUSY) when it is mounted.  *lock_fd holds the lock until
+ * closed (-1 when vault is not a vault: the caller's unlock reports that).
+ */
+int vaultctl_refuse_mounted(const char *vault, int *lock_fd)
+	__attribute__((nonnull, warn_unused_result));
 
 #endif

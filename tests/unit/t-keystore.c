@@ -1,7 +1,9 @@
 /*
  * t-keystore.c - key store: create/open round trip, wrong passphrase,
  * every region of the file tampered or cut, future formats, bodies that
- * authenticate but break the rules, DEK wrapping.
+ * authenticate but break the rules, DEK wrapping; changing the store:
+ * passphrase change (new master key), the rotation record, rotation
+ * begin and finish, a full KEK table, the writers' lock.
  *
  * Uses the interactive Argon2id preset (64 MiB, ~0.1 s per unlock).
  * Part of the test re-implements the documented byte format (man/vaultfs.5)
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -460,6 +463,316 @@ static void wrapping(struct keystore *ks, struct keystore *ks2)
 	ok(memcmp(bad, wrapped, sizeof(bad)) != 0, "fresh nonce per wrap");
 }
 
+
+/* ---- changing the store (issue #4) ---- */
+
+#define PASS2 "new passphrase, longer than the old"
+
+/* The master key in file, by the documented format; -1 if it does not open. */
+static int master_of(const uint8_t *file, const char *pass, uint8_t m[32])
+{
+	uint8_t key[32];
+	unsigned long long mlen;
+	int r;
+
+	if (crypto_pwhash(key, 32, pass, strlen(pass), file + OFF_SALT,
+			  get64(file + OFF_KDF + 4),
+			  (size_t)get64(file + OFF_KDF + 12),
+			  crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return -1;
+	r = crypto_aead_xchacha20poly1305_ietf_decrypt(m, &mlen, NULL,
+			file + OFF_SLOT + 24, 48, file, CLEAR, file + OFF_SLOT,
+			key);
+	sodium_memzero(key, sizeof(key));
+	return r;
+}
+
+/* The body plaintext of file under master m; its length, or 0. */
+static size_t body_of(const uint8_t *file, const uint8_t m[32], uint8_t *body)
+{
+	unsigned long long mlen;
+
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(body, &mlen, NULL,
+			file + OFF_BODY_CT, get32(file + OFF_BODY_LEN), file,
+			CLEAR, file + OFF_BODY, m) != 0)
+		return 0;
+	return (size_t)mlen;
+}
+
+static void test_passwd(void)
+{
+	uint8_t before[4096], after[4096], m1[32], m2[32], b1[4096], b2[4096];
+	struct keystore *ks = NULL, *k2 = NULL;
+	enum keystore_kdf kdf = KEYSTORE_KDF_INTERACTIVE;
+	uint64_t ops = 0, mem = 0;
+	size_t l1, l2, n1, n2;
+
+	if (try_open(&ks) != 0) {
+		ok(0, "open for passwd");
+		return;
+	}
+	l1 = slurp(before, sizeof(before));
+	keystore_kdf_params(ks, &ops, &mem);
+	is_int(ops, crypto_pwhash_OPSLIMIT_INTERACTIVE, "kdf_params: ops");
+	is_int(mem, crypto_pwhash_MEMLIMIT_INTERACTIVE, "kdf_params: mem");
+
+	/* failing to write leaves everything as it was */
+	is_int(keystore_change_passphrase(ks, "/nonexistent/vault", PASS2,
+					  strlen(PASS2), NULL), -ENOENT,
+	       "passwd into a missing directory fails");
+	ok(slurp(after, sizeof(after)) == l1 && !memcmp(before, after, l1),
+	   "  and the store file is untouched");
+
+	is_int(keystore_change_passphrase(ks, dir, PASS2, strlen(PASS2), NULL),
+	       0, "change passphrase (keep KDF parameters)");
+	l2 = slurp(after, sizeof(after));
+	is_int(l2, l1, "same file size");
+	is_int(keystore_open(dir, PASS, strlen(PASS), &k2), -EKEYREJECTED,
+	       "the old passphrase no longer opens it");
+	is_int(keystore_open(dir, PASS2, strlen(PASS2), &k2), 0,
+	       "the new passphrase opens it");
+	if (k2) {
+		is_mem(keystore_name_key(k2), keystore_name_key(ks), 32,
+		       "name key unchanged");
+		keystore_free(k2);
+	}
+	ok(memcmp(before + OFF_SALT, after + OFF_SALT, 16) != 0, "new salt");
+	is_mem(before, after, OFF_SALT, "settings and KDF parameters kept");
+	ok(master_of(before, PASS, m1) == 0 && master_of(after, PASS2, m2) == 0,
+	   "both masters open by the documented format");
+	ok(memcmp(m1, m2, 32) != 0, "a new master key");
+	n1 = body_of(before, m1, b1);
+	n2 = body_of(after, m2, b2);
+	ok(n1 > 0 && n1 == n2 && memcmp(b1, b2, n1) == 0,
+	   "same KEKs and name key in the body");
+	is_int(body_of(after, m1, b2), 0,
+	   "the old master key (old store + old passphrase) does not open "
+	   "the new body");
+	ok(memmem(after, l2, PASS2, strlen(PASS2)) == NULL,
+	   "new passphrase not in the file");
+
+	/* a KDF preset given: recorded */
+	is_int(keystore_change_passphrase(ks, dir, PASS, strlen(PASS), &kdf),
+	       0, "change back with an explicit preset");
+	l2 = slurp(after, sizeof(after));
+	is_int(get64(after + OFF_KDF + 4), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	       "preset opslimit recorded");
+	kdf = (enum keystore_kdf)99;
+	is_int(keystore_change_passphrase(ks, dir, PASS, strlen(PASS), &kdf),
+	       -EINVAL, "unknown preset refused");
+	is_int(try_open(&k2), 0, "old passphrase works again");
+	keystore_free(k2);
+	keystore_free(ks);
+	sodium_memzero(m1, 32);
+	sodium_memzero(m2, 32);
+	sodium_memzero(b1, sizeof(b1));
+	sodium_memzero(b2, sizeof(b2));
+}
+
+/* Rotation record: 16 bytes after the KEKs (man/vaultfs.5). */
+static uint32_t rot_target, rot_flags;
+static size_t e_rot_trailer(uint8_t *b, size_t n)
+{
+	put32(b + n, rot_target);
+	put32(b + n + 4, rot_flags);
+	put64(b + n + 8, 1700000000);
+	return n + 16;
+}
+static size_t e_rot_short(uint8_t *b, size_t n)
+{
+	put32(b + n, 1);
+	put32(b + n + 4, 0);
+	return n + 8;
+}
+
+static void test_rotation_record(const uint8_t *orig, size_t len)
+{
+	struct keystore *ks = NULL;
+	struct keystore_rotation rot;
+
+	rot_target = 1;
+	rot_flags = 1;
+	reseal(orig, len, e_rot_trailer, NULL);
+	is_int(try_open(&ks), 0, "store with a rotation record opens");
+	if (ks) {
+		keystore_rotation(ks, &rot);
+		ok(rot.unfinished && rot.reencrypt && rot.target == 1 &&
+		   rot.started == 1700000000, "rotation record read back");
+		keystore_free(ks);
+	}
+	rot_target = 2;
+	reseal(orig, len, e_rot_trailer, NULL);
+	is_int(try_open(&ks), -EBADMSG, "rotation target not the active KEK");
+	rot_target = 1;
+	rot_flags = 2;
+	reseal(orig, len, e_rot_trailer, NULL);
+	is_int(try_open(&ks), -EBADMSG, "unknown rotation flag");
+	reseal(orig, len, e_rot_short, NULL);
+	is_int(try_open(&ks), -EBADMSG, "short rotation record");
+	spit(orig, len);
+	is_int(try_open(&ks), 0, "no record: opens");
+	if (ks) {
+		keystore_rotation(ks, &rot);
+		ok(!rot.unfinished, "no rotation recorded");
+		keystore_free(ks);
+	}
+}
+
+/* 64 KEK records, none destroyed: v1..63 retiring, v64 active. */
+static size_t e_full(uint8_t *b, size_t n)
+{
+	b[B_KEK(0) + 12] = KEYSTORE_KEK_RETIRING;
+	for (uint32_t v = 2; v <= KEYSTORE_MAX_KEKS; v++)
+		n = add_kek(b, n, v, v == KEYSTORE_MAX_KEKS ?
+			    KEYSTORE_KEK_ACTIVE : KEYSTORE_KEK_RETIRING);
+	put32(b + B_ACTIVE, KEYSTORE_MAX_KEKS);
+	return n;
+}
+
+static void test_rotation(const uint8_t *orig, size_t len)
+{
+	struct keystore_kek_info info[KEYSTORE_MAX_KEKS];
+	struct keystore_rotation rot;
+	struct keystore *ks = NULL, *k2 = NULL;
+	uint8_t file[4096], m[32], body[4096];
+	uint8_t doc[16], dek[32], out[32], wrapped[KEYSTORE_WRAPPED_BYTES];
+	uint32_t ver = 0, in_use[1];
+	bool finished = false;
+	size_t n = 0, l, bl;
+	int fd1 = -1, fd2 = -1;
+
+	spit(orig, len);
+	if (try_open(&ks) != 0) {
+		ok(0, "open for rotation");
+		return;
+	}
+	randombytes_buf(doc, 16);
+	randombytes_buf(dek, 32);
+	is_int(keystore_wrap_dek(ks, doc, dek, &ver, wrapped), 0, "wrap under 1");
+
+	is_int(keystore_rotation_begin(ks, dir, false), 0, "rotation begins");
+	keystore_keks(ks, info, KEYSTORE_MAX_KEKS, &n);
+	ok(n == 2 && info[0].state == KEYSTORE_KEK_RETIRING &&
+	   info[1].version == 2 && info[1].state == KEYSTORE_KEK_ACTIVE,
+	   "KEK 2 active, 1 retiring");
+	keystore_rotation(ks, &rot);
+	ok(rot.unfinished && !rot.reencrypt && rot.target == 2,
+	   "rotation recorded (target 2, rewrap)");
+	l = slurp(file, sizeof(file));
+	is_int(l, 216 + 40 + 2 * 45 + 16 + 16, "file holds the 16-byte record");
+	ok(master_of(file, PASS, m) == 0 &&
+	   (bl = body_of(file, m, body)) == 40 + 2 * 45 + 16 &&
+	   get32(body + 40 + 90) == 2 && get32(body + 40 + 90 + 4) == 0,
+	   "record by the documented format: target 2, flags 0");
+	is_int(keystore_open(dir, PASS, strlen(PASS), &k2), 0,
+	       "a reader opens the store mid-rotation");
+	if (k2) {
+		keystore_rotation(k2, &rot);
+		ok(rot.unfinished && rot.target == 2, "  and sees the record");
+		is_int(keystore_unwrap_dek(k2, doc, 1, wrapped, out), 0,
+		       "  and unwraps under the retiring KEK 1");
+		keystore_free(k2);
+	}
+	is_int(keystore_wrap_dek(ks, doc, dek, &ver, wrapped + 0), 0, "wrap");
+	is_int(ver, 2, "new wraps use KEK 2");
+	/* re-wrap under 1 for the destroy check below */
+	{
+		uint8_t ad[20], k1[32];
+
+		memcpy(ad, doc, 16);
+		put32(ad + 16, 1);
+		memcpy(k1, body + 40 + 13, 32);	/* KEK 1 from the body */
+		randombytes_buf(wrapped, 24);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(wrapped + 24, NULL,
+				dek, 32, ad, 20, NULL, wrapped, k1);
+		sodium_memzero(k1, 32);
+	}
+
+	in_use[0] = 1;
+	is_int(keystore_rotation_finish(ks, dir, in_use, 1, &finished), 0,
+	       "finish while KEK 1 is in use");
+	ok(!finished, "not finished");
+	keystore_keks(ks, info, KEYSTORE_MAX_KEKS, &n);
+	is_int(info[0].state, KEYSTORE_KEK_RETIRING, "KEK 1 kept");
+	is_int(keystore_rotation_finish(ks, dir, NULL, 0, &finished), 0,
+	       "finish when nothing uses KEK 1");
+	ok(finished, "finished");
+	keystore_keks(ks, info, KEYSTORE_MAX_KEKS, &n);
+	is_int(info[0].state, KEYSTORE_KEK_DESTROYED, "KEK 1 destroyed");
+	keystore_rotation(ks, &rot);
+	ok(!rot.unfinished, "record cleared");
+	memset(out, 0xaa, 32);
+	is_int(keystore_unwrap_dek(ks, doc, 1, wrapped, out), -ENOKEY,
+	       "KEK 1 unwraps nothing any more");
+	l = slurp(file, sizeof(file));
+	is_int(l, 216 + 40 + 2 * 45 + 16, "file without the record");
+	ok(master_of(file, PASS, m) == 0 &&
+	   body_of(file, m, body) == 40 + 2 * 45 &&
+	   body[40 + 12] == KEYSTORE_KEK_DESTROYED &&
+	   sodium_is_zero(body + 40 + 13, 32),
+	   "on disk: KEK 1 destroyed, its bytes all zero");
+	is_int(try_open(&k2), 0, "store after the rotation opens");
+	if (k2) {
+		is_int(keystore_unwrap_dek(k2, doc, 1, wrapped, out), -ENOKEY,
+		       "  and cannot unwrap under KEK 1");
+		keystore_free(k2);
+	}
+	is_int(keystore_rotation_finish(ks, dir, NULL, 0, &finished), 0,
+	       "finish with nothing to do");
+	ok(finished && slurp(body, sizeof(body)) == l &&
+	   memcmp(body, file, l) == 0, "  does not rewrite the file");
+
+	/* a failed write changes nothing in memory */
+	is_int(keystore_rotation_begin(ks, "/nonexistent/vault", true), -ENOENT,
+	       "begin into a missing directory fails");
+	keystore_keks(ks, info, KEYSTORE_MAX_KEKS, &n);
+	keystore_rotation(ks, &rot);
+	ok(n == 2 && info[1].state == KEYSTORE_KEK_ACTIVE && !rot.unfinished,
+	   "  and the key store in memory is unchanged");
+	is_int(keystore_wrap_dek(ks, doc, dek, &ver, wrapped), 0, "wrap");
+	is_int(ver, 2, "  still with KEK 2");
+
+	/* many rotations: the table never overflows */
+	for (int i = 0; i < KEYSTORE_MAX_KEKS + 5; i++) {
+		if (keystore_rotation_begin(ks, dir, false) != 0 ||
+		    keystore_rotation_finish(ks, dir, NULL, 0, &finished) != 0) {
+			ok(0, "rotation %d", i);
+			break;
+		}
+	}
+	keystore_keks(ks, info, KEYSTORE_MAX_KEKS, &n);
+	is_int(n, KEYSTORE_MAX_KEKS, "a full table after 71 rotations");
+	is_int(info[n - 1].version, 2 + KEYSTORE_MAX_KEKS + 5,
+	       "the newest version is active");
+	is_int(info[0].version, 2 + 5 + 1,
+	       "the oldest destroyed records were dropped");
+	keystore_free(ks);
+	ks = NULL;
+
+	/* full of live KEKs: no room */
+	reseal(orig, len, e_full, NULL);
+	if (try_open(&ks) == 0) {
+		is_int(keystore_rotation_begin(ks, dir, false), -ENOSPC,
+		       "64 live KEKs: begin fails with ENOSPC");
+		keystore_free(ks);
+	} else {
+		ok(0, "full store opens");
+	}
+	spit(orig, len);
+
+	/* the writers' lock */
+	is_int(keystore_lock(dir, &fd1), 0, "lock");
+	is_int(keystore_lock(dir, &fd2), -EBUSY, "second lock: EBUSY");
+	ok(fd2 == -1, "  no descriptor");
+	close(fd1);
+	is_int(keystore_lock(dir, &fd2), 0, "lock again after release");
+	close(fd2);
+	is_int(keystore_lock("/nonexistent/vault", &fd1), -ENOENT,
+	       "lock of a missing vault: ENOENT");
+	sodium_memzero(m, 32);
+	sodium_memzero(body, sizeof(body));
+}
+
 int main(void)
 {
 	struct vault_settings s = { 0 }, bad;
@@ -576,6 +889,9 @@ int main(void)
 	future_format(orig, len);
 	bad_bodies(orig, len);
 	rotated_store(orig, len);
+	test_rotation_record(orig, len);
+	test_passwd();
+	test_rotation(orig, len);
 
 	/* A symlink in place of the key store is not followed. */
 	snprintf(other, sizeof(other), "%s/real.keys", dir);
