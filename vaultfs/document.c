@@ -37,7 +37,7 @@ struct punch {
 struct doc {
 	int fd;
 	const struct keystore *ks;
-	uint8_t *dek;			/* seal_secret_alloc */
+	uint8_t *dek;			/* seal_key_alloc */
 	struct container_header hdr;	/* hdr.gen: newest on disk */
 	uint32_t cs;
 	size_t slot_bytes;
@@ -537,11 +537,7 @@ static void doc_free(struct doc *d)
 		sodium_memzero(d->scratch, 2 * d->slot_bytes);
 		free(d->scratch);
 	}
-	if (d->dek) {
-		/* it may be read-only (doc_open/doc_create) */
-		sodium_mprotect_readwrite(d->dek);
-		seal_secret_free(d->dek);
-	}
+	seal_key_free(d->dek);
 	sodium_memzero(d, sizeof(*d));
 	free(d);
 }
@@ -555,7 +551,7 @@ static int doc_alloc(int fd, const struct keystore *ks, struct doc **out)
 		return -ENOMEM;
 	d->fd = fd;
 	d->ks = ks;
-	d->dek = seal_secret_alloc(SEAL_KEY_BYTES);
+	d->dek = seal_key_alloc();
 	if (!d->dek) {
 		free(d);
 		return -ENOMEM;
@@ -652,7 +648,6 @@ int doc_create(int fd, const struct keystore *ks, struct doc **out)
 	r = write_header(d);
 	if (r < 0)
 		goto fail;
-	sodium_mprotect_readonly(d->dek);
 	*out = d;
 	return 0;
 fail:
@@ -678,7 +673,6 @@ int doc_open(int fd, const struct keystore *ks, struct doc **out)
 	r = doc_setup(d, d->hdr.chunk_size);
 	if (r < 0)
 		goto fail;
-	sodium_mprotect_readonly(d->dek);
 	*out = d;
 	return 0;
 fail:
@@ -690,13 +684,13 @@ int doc_peek_size(int fd, const struct keystore *ks, uint64_t *size,
 		  uint8_t doc_id[CONTAINER_DOC_ID_BYTES])
 {
 	struct container_header h;
-	uint8_t *dek = seal_secret_alloc(SEAL_KEY_BYTES);
+	uint8_t *dek = seal_key_alloc();
 	int r;
 
 	if (!dek)
 		return -ENOMEM;
 	r = read_header(fd, ks, &h, dek);
-	seal_secret_free(dek);
+	seal_key_free(dek);
 	if (r < 0)
 		return r;
 	if (h.size > DOC_MAX_SIZE)
@@ -1113,7 +1107,7 @@ int doc_reencrypt(struct doc *d, void (*progress)(uint64_t bytes, void *arg),
 	if (r < 0)
 		return r;
 	cache_drop(d);
-	dek = seal_secret_alloc(SEAL_KEY_BYTES);
+	dek = seal_key_alloc();
 	if (!dek)
 		return -ENOMEM;
 	seal_random(id, sizeof(id));
@@ -1157,9 +1151,7 @@ int doc_reencrypt(struct doc *d, void (*progress)(uint64_t bytes, void *arg),
 	}
 
 	/* 2. the header switches to the new id and DEK */
-	sodium_mprotect_readwrite(d->dek);
 	memcpy(d->dek, dek, SEAL_KEY_BYTES);
-	sodium_mprotect_readonly(d->dek);
 	memcpy(d->hdr.doc_id, id, sizeof(id));
 	memcpy(d->hdr.wrapped_dek, wrapped, sizeof(wrapped));
 	d->hdr.kek_version = version;
@@ -1186,6 +1178,6 @@ out:
 	d->quiet = false;
 	sodium_memzero(d->c_buf, d->cs);
 	sodium_memzero(id, sizeof(id));
-	seal_secret_free(dek);
+	seal_key_free(dek);
 	return r;
 }

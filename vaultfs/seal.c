@@ -2,6 +2,8 @@
 #include "seal.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -104,4 +106,70 @@ void seal_secret_free(void *p)
 {
 	/* sodium_free() wipes the region before unmapping it. */
 	sodium_free(p);
+}
+
+/*
+ * The key pool.  A daemon opens and closes documents all the time; a
+ * sodium_malloc() per data key costs about ten system calls (mmap, guard
+ * pages, mlock) and a locked page.  Keys instead come from pages that are
+ * sodium_malloc'd once and carved into slots; a free slot is wiped.
+ */
+#define POOL_PAGE_SLOTS 128	/* 4 KiB of keys per pool page */
+
+struct pool_page {
+	struct pool_page *next;
+	uint8_t *keys;		/* sodium_malloc'd, POOL_PAGE_SLOTS keys */
+};
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pool_page *pool_pages;
+static uint8_t **pool_free;	/* stack of free slots */
+static size_t pool_nfree, pool_cap;
+
+static int pool_grow(void)
+{
+	struct pool_page *pg = malloc(sizeof(*pg));
+	uint8_t **nf;
+
+	if (!pg)
+		return -ENOMEM;
+	pg->keys = sodium_malloc(POOL_PAGE_SLOTS * SEAL_KEY_BYTES);
+	nf = realloc(pool_free, (pool_cap + POOL_PAGE_SLOTS) * sizeof(*nf));
+	if (!pg->keys || !nf) {
+		if (pg->keys)
+			sodium_free(pg->keys);
+		if (nf)
+			pool_free = nf;
+		free(pg);
+		return -ENOMEM;
+	}
+	pool_free = nf;
+	pool_cap += POOL_PAGE_SLOTS;
+	sodium_memzero(pg->keys, POOL_PAGE_SLOTS * SEAL_KEY_BYTES);
+	for (size_t i = 0; i < POOL_PAGE_SLOTS; i++)
+		pool_free[pool_nfree++] = pg->keys + i * SEAL_KEY_BYTES;
+	pg->next = pool_pages;
+	pool_pages = pg;
+	return 0;
+}
+
+uint8_t *seal_key_alloc(void)
+{
+	uint8_t *k = NULL;
+
+	pthread_mutex_lock(&pool_lock);
+	if (pool_nfree > 0 || pool_grow() == 0)
+		k = pool_free[--pool_nfree];
+	pthread_mutex_unlock(&pool_lock);
+	return k;
+}
+
+void seal_key_free(uint8_t *k)
+{
+	if (!k)
+		return;
+	sodium_memzero(k, SEAL_KEY_BYTES);
+	pthread_mutex_lock(&pool_lock);
+	pool_free[pool_nfree++] = k;
+	pthread_mutex_unlock(&pool_lock);
 }

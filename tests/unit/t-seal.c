@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "../../vaultfs/seal.h"
@@ -213,6 +214,38 @@ static void test_secret(void)
 	ok(1, "secret free of NULL is fine");
 }
 
+/* The key pool: distinct slots past one pool page, wiped when freed. */
+static void test_key_pool(void)
+{
+	enum { N = 300 };
+	static uint8_t *k[N];
+	static const uint8_t zero[SEAL_KEY_BYTES];
+	bool distinct = true, usable = true;
+	uint8_t *again;
+
+	for (int i = 0; i < N; i++) {
+		k[i] = seal_key_alloc();
+		if (!k[i]) {
+			usable = false;
+			break;
+		}
+		memset(k[i], i & 0xff, SEAL_KEY_BYTES);
+	}
+	ok(usable, "key pool: %d keys (more than one pool page)", N);
+	for (int i = 0; usable && i < N; i++)
+		if (k[i][0] != (i & 0xff) || k[i][SEAL_KEY_BYTES - 1] != (i & 0xff))
+			distinct = false;
+	ok(distinct, "key pool: slots do not overlap");
+	seal_key_free(k[7]);
+	ok(memcmp(k[7], zero, sizeof(zero)) == 0, "key pool: a freed key is wiped");
+	again = seal_key_alloc();
+	ok(again == k[7], "key pool: a freed slot is reused");
+	for (int i = 0; usable && i < N; i++)
+		seal_key_free(k[i]);
+	seal_key_free(NULL);
+	ok(1, "key pool: freeing NULL is fine");
+}
+
 int main(void)
 {
 	uint8_t key[SEAL_KEY_BYTES], msg[MSG_LEN];
@@ -240,5 +273,6 @@ int main(void)
 	test_hash(key);
 	test_stream(key, msg);
 	test_secret();
+	test_key_pool();
 	return done_testing();
 }
