@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "seal.h"
+#include "workers.h"
 
 /* Superseded chunk versions remembered before a flush punches them. */
 #define PUNCH_MAX 256
@@ -352,28 +354,28 @@ static int add_punch(struct doc *d, uint64_t index, int slot)
  * Seal len bytes of data as the next version of chunk index (state st)
  * into the slot that does not hold the current version.
  */
-static int write_version(struct doc *d, uint64_t index, const void *data,
-			 size_t len, struct chunk_state *st)
+/*
+ * The slot the next version of a chunk goes to.  That slot may still hold
+ * the last durable version (its successor was written but not yet
+ * synced): then sync before it is overwritten.
+ */
+static int target_slot(struct doc *d, uint64_t index,
+		       const struct chunk_state *st, int *slot)
 {
-	int s = st->cur == 0 ? 1 : 0, r;
-	uint64_t gen = st->gen + 1, off = slot_off(d, index, s);
-	size_t flen;
+	*slot = st->cur == 0 ? 1 : 0;
+	if (punch_pending(d, index, *slot))
+		return flush_punches(d);
+	return 0;
+}
 
-	/*
-	 * The target slot may still hold the last durable version (its
-	 * successor was written but not yet synced): sync before
-	 * overwriting it.
-	 */
-	if (punch_pending(d, index, s)) {
-		r = flush_punches(d);
-		if (r < 0)
-			return r;
-	}
-	r = container_frame_seal(d->dek, d->hdr.doc_id, index, gen, d->level,
-				 data, len, d->scratch, d->slot_bytes, &flen);
-	if (r < 0)
-		return r;
-	r = pwrite_full(d->fd, d->scratch, flen, (off_t)off);
+/* Write the sealed frame of a new version into slot s; update st. */
+static int write_sealed(struct doc *d, uint64_t index, const uint8_t *frame,
+			size_t flen, struct chunk_state *st, int s)
+{
+	uint64_t gen = st->gen + 1, off = slot_off(d, index, s);
+	int r;
+
+	r = pwrite_full(d->fd, frame, flen, (off_t)off);
 	/* Even a failed write may have left part of a frame there. */
 	st->present |= 1u << s;
 	st->gen = gen;
@@ -390,6 +392,125 @@ static int write_version(struct doc *d, uint64_t index, const void *data,
 	}
 	st->cur = s;
 	return 0;
+}
+
+static int write_version(struct doc *d, uint64_t index, const void *data,
+			 size_t len, struct chunk_state *st)
+{
+	size_t flen;
+	int s, r;
+
+	r = target_slot(d, index, st, &s);
+	if (r < 0)
+		return r;
+	r = container_frame_seal(d->dek, d->hdr.doc_id, index, st->gen + 1,
+				 d->level, data, len, d->scratch,
+				 d->slot_bytes, &flen);
+	if (r < 0)
+		return r;
+	return write_sealed(d, index, d->scratch, flen, st, s);
+}
+
+/* ---- writing several whole chunks at once ---- */
+
+static int fill_hole(struct doc *d, uint64_t index);
+
+/*
+ * Compressing and sealing dominate large writes and each chunk is
+ * independent: seal up to BATCH_MAX chunks on all CPUs (workers.h), then
+ * write them in order.  The frames go to a buffer from a small shared
+ * cache, so a doc costs no more memory while idle.
+ */
+#define BATCH_MAX 8
+#define BATCH_BUFS_KEPT 4
+
+struct batch {
+	const struct doc *d;
+	const uint8_t *data;		/* plaintext of the first chunk */
+	uint64_t first;
+	uint64_t gen[BATCH_MAX];
+	uint8_t *out;			/* BATCH_MAX frames, slot_bytes apart */
+	size_t flen[BATCH_MAX];
+	int r[BATCH_MAX];
+};
+
+static pthread_mutex_t bufs_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *bufs[BATCH_BUFS_KEPT];
+static size_t bufs_size[BATCH_BUFS_KEPT];
+
+static uint8_t *batch_buf_get(size_t size)
+{
+	uint8_t *b = NULL;
+
+	pthread_mutex_lock(&bufs_lock);
+	for (int k = 0; k < BATCH_BUFS_KEPT && !b; k++)
+		if (bufs[k] && bufs_size[k] == size) {
+			b = bufs[k];
+			bufs[k] = NULL;
+		}
+	pthread_mutex_unlock(&bufs_lock);
+	return b ? b : malloc(size);
+}
+
+static void batch_buf_put(uint8_t *b, size_t size)
+{
+	pthread_mutex_lock(&bufs_lock);
+	for (int k = 0; k < BATCH_BUFS_KEPT && b; k++)
+		if (!bufs[k]) {
+			bufs[k] = b;
+			bufs_size[k] = size;
+			b = NULL;
+		}
+	pthread_mutex_unlock(&bufs_lock);
+	free(b);
+}
+
+static void batch_seal(void *arg, size_t k)
+{
+	struct batch *b = arg;
+	const struct doc *d = b->d;
+
+	b->r[k] = container_frame_seal(d->dek, d->hdr.doc_id, b->first + k,
+				       b->gen[k], d->level, b->data + k * d->cs,
+				       d->cs, b->out + k * d->slot_bytes,
+				       d->slot_bytes, &b->flen[k]);
+}
+
+/* Write m (2..BATCH_MAX) whole chunks from index first, data in order. */
+static int write_batch(struct doc *d, uint64_t first, size_t m,
+		       const uint8_t *data)
+{
+	struct chunk_state st[BATCH_MAX];
+	struct batch b = { .d = d, .data = data, .first = first };
+	int slot[BATCH_MAX], r = 0;
+	size_t size = BATCH_MAX * d->slot_bytes;
+
+	for (size_t k = 0; k < m; k++) {
+		if (container_is_hole(&d->hdr, first + k)) {
+			r = fill_hole(d, first + k);
+			if (r < 0)
+				return r;
+		}
+		r = peek_chunk(d, first + k, &st[k]);
+		if (r == 0)
+			r = target_slot(d, first + k, &st[k], &slot[k]);
+		if (r < 0)
+			return r;
+		b.gen[k] = st[k].gen + 1;
+	}
+	b.out = batch_buf_get(size);
+	if (!b.out)
+		return -ENOMEM;
+	workers_run(m, batch_seal, &b);
+	for (size_t k = 0; k < m && r == 0; k++) {
+		r = b.r[k];
+		if (r == 0)
+			r = write_sealed(d, first + k, b.out + k * d->slot_bytes,
+					 b.flen[k], &st[k], slot[k]);
+	}
+	sodium_memzero(b.out, size);
+	batch_buf_put(b.out, size);
+	return r;
 }
 
 /* An explicit empty chunk, to replace a hole extent. */
@@ -832,7 +953,25 @@ int doc_write(struct doc *d, const void *buf, size_t len, uint64_t off)
 		size_t coff = (size_t)(pos % d->cs);
 		size_t n = d->cs - coff < len - done ? d->cs - coff :
 			   len - done;
+		size_t m = coff == 0 ? (len - done) / d->cs : 0;
 
+		if (m > BATCH_MAX)
+			m = BATCH_MAX;
+		/* never past the cached chunk: it has its own newer state */
+		if (m > 0 && d->c_valid && d->c_index >= i && d->c_index < i + m)
+			m = (size_t)(d->c_index - i);
+		if (m >= 2) {
+			r = write_batch(d, i, m, in + done);
+			if (r < 0)
+				return r;
+			done += m * d->cs;
+			pos += m * d->cs;
+			if (pos > d->hdr.size) {
+				d->hdr.size = pos;
+				d->hdr_dirty = true;
+			}
+			continue;
+		}
 		if (d->c_valid && d->c_index == i) {
 			/* the cached chunk is never a hole */
 		} else {

@@ -959,6 +959,62 @@ static void test_readonly(const struct keystore *ks)
 	free(after);
 }
 
+/*
+ * Large aligned writes are sealed in batches on several threads: new
+ * chunks, rewrites of every chunk (new generations, old slots punched at
+ * flush), across hole extents and next to a cached partial chunk.
+ */
+static void test_batches(const struct keystore *ks, uint32_t cs)
+{
+	enum { N = 40 };
+	int fd = new_file();
+	struct doc *d = create(fd, ks);
+	size_t len = (size_t)N * cs;
+	uint8_t *want = calloc(1, len + cs), *data = malloc(len);
+	bool punched = true;
+
+	fill_text(data, len, 1);
+	is_int(doc_write(d, data, len, 0), 0, "batch: %d chunks in one write", N);
+	memcpy(want, data, len);
+	ok(content_is(d, want, len), "batch: reads back");
+	fill_rnd(data, len);
+	is_int(doc_write(d, data, len, 0), 0, "batch: rewrite them all");
+	memcpy(want, data, len);
+	ok(content_is(d, want, len), "batch: rewrite reads back");
+	is_int(doc_flush(d), 0, "batch: flush");
+	for (uint64_t i = 0; i < N; i++)
+		if (slot_gen(fd, cs, i, 1) != 2 || !slot_empty(fd, cs, i, 0))
+			punched = false;
+	ok(punched, "batch: new generation in slot 1, slot 0 punched");
+	/* a partial chunk in the cache, then a batch over it */
+	fill_rnd(data, 100);
+	is_int(doc_write(d, data, 100, 5ull * cs + 7), 0, "batch: partial write");
+	memcpy(want + 5 * cs + 7, data, 100);
+	fill_text(data, 12 * (size_t)cs, 2);
+	is_int(doc_write(d, data, 12 * (size_t)cs, 2ull * cs), 0,
+	       "batch: over the cached chunk");
+	memcpy(want + 2 * cs, data, 12 * (size_t)cs);
+	ok(content_is(d, want, len), "batch: the newest data wins");
+	/* far beyond the end: the gap is a hole, the batch fills chunks */
+	is_int(doc_write(d, data, 4 * (size_t)cs, (uint64_t)(N + 20) * cs), 0,
+	       "batch: far past the end");
+	d = reopen(d, fd, ks);
+	if (d) {
+		uint8_t *all = calloc(1, (size_t)(N + 24) * cs);
+
+		memcpy(all, want, len);
+		memcpy(all + (size_t)(N + 20) * cs, data, 4 * (size_t)cs);
+		ok(content_is(d, all, (uint64_t)(N + 24) * cs),
+		   "batch: hole in between, data after, after reopen");
+		free(all);
+		is_int(doc_verify(d, NULL, NULL), 0, "batch: verifies");
+		doc_close(d);
+	}
+	close(fd);
+	free(want);
+	free(data);
+}
+
 int main(void)
 {
 	struct keystore *ks4, *ks64, *other;
@@ -991,6 +1047,8 @@ int main(void)
 	test_punch_and_space(ks4, ks64);
 	test_many_holes(ks4);
 	test_readonly(ks4);
+	test_batches(ks4, 4096);
+	test_batches(ks64, 65536);
 	test_model(ks4, 4096, 4000, 0x9E3779B97F4A7C15ULL);
 	test_model(ks64, 65536, 3000, 0xD1B54A32D192ED03ULL);
 
