@@ -127,6 +127,48 @@ fuzz:
 	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	    $(PKG_CFLAGS) -o build/fuzz/$$n $$f $(LIB_SRC) $(PKG_LIBS) || exit 1; done
 
+# Long runs for the record (issue 6): the fault-injection tests at full
+# length (VAULTFS_TORTURE=1: thousands of storage mutations, more crash
+# rounds, 10 GiB and 100,000 files), the concurrency tests against a
+# ThreadSanitizer daemon (reports in build/tsan/tsan.*), the memory test
+# against an AddressSanitizer daemon (LeakSanitizer), then every libFuzzer
+# target for FUZZ_SECONDS each with ASan + UBSan.  Crashers are kept in
+# tests/fuzz/crashers/; new corpus entries in build/fuzz/corpus/.
+FUZZ_SECONDS ?= 600
+TORTURE_TESTS = $(wildcard tests/integration/t4[0-9]*.sh)
+TORTURE_ENV = VAULTFS_TORTURE=1 VAULTFS_TEST_TIMEOUT=1800
+torture: deps
+	@$(MAKE) --no-print-directory test-progs
+	$(TORTURE_ENV) VAULTFS_BIN=$(abspath $(OUT_BIN)) \
+	  VAULTFS_BUILD=$(abspath $(O)) $(PROVE) --exec '' $(PROVE_FLAGS) \
+	  $(TORTURE_TESTS)
+	@$(MAKE) --no-print-directory test-progs SANITIZE=thread O=build/tsan \
+	  OUT_BIN=build/tsan/bin
+	@rm -f build/tsan/tsan.*
+	$(TORTURE_ENV) VAULTFS_BIN=$(abspath build/tsan/bin) \
+	  VAULTFS_BUILD=$(abspath build/tsan) \
+	  TSAN_OPTIONS="log_path=$(abspath build/tsan)/tsan halt_on_error=0" \
+	  $(PROVE) --exec '' $(PROVE_FLAGS) \
+	  $(wildcard tests/integration/t*-concurrency.sh)
+	@if ls build/tsan/tsan.* >/dev/null 2>&1; then \
+	  echo "ThreadSanitizer reports:"; cat build/tsan/tsan.*; exit 1; fi
+	@$(MAKE) --no-print-directory test-progs SANITIZE=address,undefined \
+	  O=build/san OUT_BIN=build/san/bin
+	$(TORTURE_ENV) VAULTFS_BIN=$(abspath build/san/bin) \
+	  VAULTFS_BUILD=$(abspath build/san) $(PROVE) --exec '' $(PROVE_FLAGS) \
+	  tests/integration/t4006-memory.sh
+	@$(MAKE) --no-print-directory fuzz
+	@mkdir -p tests/fuzz/crashers; fail=0; \
+	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  mkdir -p build/fuzz/corpus/$$n; \
+	  echo "  FUZZ $$n for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=tests/fuzz/crashers/$$n- \
+	    build/fuzz/corpus/$$n tests/fuzz/corpus/$$n \
+	    >build/fuzz/$$n.log 2>&1 || { fail=1; tail -n 40 build/fuzz/$$n.log; }; \
+	  grep -h -e '^Done' -e 'stat::number_of_executed_units' build/fuzz/$$n.log; \
+	done; exit $$fail
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 bin/vaultfs bin/vaultctl $(DESTDIR)$(BINDIR)/
@@ -144,7 +186,7 @@ lint:
 clean:
 	rm -rf build bin
 
-.PHONY: all check check-asan demo bench fuzz install uninstall lint clean deps test-progs
+.PHONY: all check check-asan demo bench fuzz torture install uninstall lint clean deps test-progs
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
