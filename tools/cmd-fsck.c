@@ -97,6 +97,13 @@ static void bad_chunk(uint64_t index, int error, void *arg)
 		warning(f, f->cur_path, f->cur_backing, what);
 		return;
 	}
+	if (error == -ENODATA) {
+		snprintf(what, sizeof(what), "chunks from %" PRIu64 " on are "
+			 "missing (the backing file was cut short)", index);
+		damage(f, f->cur_path, f->cur_backing, what);
+		f->cur_bad++;
+		return;
+	}
 	snprintf(what, sizeof(what), "chunk %" PRIu64 " %s", index,
 		 error == -EBADMSG ? "failed authentication or is missing"
 				   : strerror(-error));

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,6 +59,30 @@ static void fill(struct audit_record *r, const struct access_event *ev,
 	r->detail = ev->detail;
 }
 
+static int reserve_fd = -1;
+
+void access_set_reserve(int fd)
+{
+	__atomic_store_n(&reserve_fd, fd, __ATOMIC_RELEASE);
+}
+
+/* Release the reserve, once.  true if there was one to release. */
+static bool use_reserve(void)
+{
+	int fd = __atomic_exchange_n(&reserve_fd, -1, __ATOMIC_ACQ_REL);
+
+	if (fd < 0)
+		return false;
+	/* Some file systems (ext4) free blocks only when the change
+	 * commits: sync it so that the space is there for the retry. */
+	if (ftruncate(fd, 0) < 0 || fsync(fd) < 0)
+		return false;
+	vlog(LOG_CRIT, "the backing store is full: the access log now uses "
+	     "its reserve; free space in the vault's file system (accesses "
+	     "are refused once the reserve is used up)");
+	return true;
+}
+
 int access_record(struct auditlog *log, const struct access_event *ev)
 {
 	char comm[AUDIT_COMM_MAX + 1], exe[AUDIT_EXE_MAX + 1];
@@ -74,6 +99,12 @@ int access_record(struct auditlog *log, const struct access_event *ev)
 	}
 	fill(&r, ev, comm, exe);
 	ret = auditlog_append(log, &r, NULL);
+	/* Only what frees space may use the reserve: the way out of a full
+	 * disk.  Opens and creates stay refused. */
+	if (ret == -ENOSPC && (ev->event == AUDIT_EV_UNLINK ||
+			       ev->event == AUDIT_EV_RMDIR ||
+			       ev->event == AUDIT_EV_TRUNCATE) && use_reserve())
+		ret = auditlog_append(log, &r, NULL);
 	if (ret < 0)
 		vlog(LOG_ERR, "cannot write the access log (%s): refusing "
 		     "access", strerror(-ret));

@@ -41,6 +41,15 @@ struct access_event {
 void access_who(uint32_t pid, char comm[AUDIT_COMM_MAX + 1],
 		char exe[AUDIT_EXE_MAX + 1]) __attribute__((nonnull));
 
+/*
+ * Space kept for the log on a full backing store: fd is a file of
+ * preallocated blocks (owned by the caller).  When the record of an
+ * unlink, rmdir or truncate fails with ENOSPC, the file is emptied once
+ * and the append retried, so that what frees space can still be recorded
+ * (other accesses stay refused); a critical message says so.  -1: none.
+ */
+void access_set_reserve(int fd);
+
 /* Append ev to log (no-op when log is NULL).  0 or -errno. */
 int access_record(struct auditlog *log, const struct access_event *ev)
 	__attribute__((nonnull(2), warn_unused_result));

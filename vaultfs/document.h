@@ -86,8 +86,10 @@ int doc_sync(struct doc *d, bool datasync)
  * chunk calls bad(index, -EBADMSG, arg); for a chunk whose newest version
  * is damaged while the one before it authenticates (a torn write after a
  * crash, or tampering) bad(index, -ESTALE, arg), which alone does not make
- * the result an error.  Returns 0 if all good, -EBADMSG if any was bad, or
- * another errno if reading failed.
+ * the result an error.  When the backing file ends before a chunk that
+ * should hold data, bad(index, -ENODATA, arg) once: that chunk and every
+ * data chunk after it are missing.  Hole extents cost nothing.  Returns 0
+ * if all good, -EBADMSG if any was bad, or another errno if reading failed.
  */
 int doc_verify(struct doc *d,
 	       void (*bad)(uint64_t index, int error, void *arg), void *arg)

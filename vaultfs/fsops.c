@@ -435,6 +435,33 @@ static void audit_integrity(fuse_req_t req, struct inode *in, const char *name,
 }
 
 /*
+ * Removals and renames are recorded before they are made: a log that
+ * cannot be written stops them (fail closed) instead of leaving a change
+ * on disk that was reported as failed.  r is the result of the checks so
+ * far: a request that already failed is recorded with its error, and that
+ * error is returned.  Returns 0 when the change may go ahead.
+ */
+static int audit_before(fuse_req_t req, struct rec *rc, int r)
+{
+	int a;
+
+	rc->result = r;
+	a = audit(req, rc);
+	return r < 0 ? r : a;
+}
+
+/* The change recorded by audit_before() then failed with r: say so. */
+static int audit_failed(fuse_req_t req, const struct rec *rc, int r)
+{
+	struct rec c = *rc;
+
+	c.result = r;
+	c.detail = "failed after it was recorded";
+	(void)audit(req, &c);
+	return r;
+}
+
+/*
  * Record a change already made.  It cannot be taken back; if the log
  * cannot be written the caller still reports an error so that the change
  * does not pass silently.
@@ -666,6 +693,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/* Truncation goes through setattr so the document sees it. */
 	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+	/*
+	 * Nothing but this daemon changes the files, so the kernel need not
+	 * drop cached pages when it sees a new mtime; doing so raced with
+	 * concurrent reads (stale blocks were seen with no_writeback).
+	 */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	conn->max_write = 1U << 20;
@@ -1129,21 +1162,23 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fsops *fs = fs_of(req);
 	struct inode *dir = inode_of(req, parent);
 	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
-	bool is_long;
 	uint8_t id[CONTAINER_DOC_ID_BYTES];
-	bool have_id = false;
 	struct stat st;
+	struct rec rc = { .event = AUDIT_EV_UNLINK, .in = dir, .name = name };
+	bool is_long;
 	int r = enc_name(fs, dir, name, enc, backing, &is_long);
 
-	if (r == 0 && fstatat(dir->fd, backing, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		have_id = known_doc_id(fs, &st, id);
-	if (r == 0 && unlinkat(dir->fd, backing, 0) < 0)
+	if (r == 0 && fstatat(dir->fd, backing, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
-	if (r == 0)
-		drop_side(dir, backing, is_long);
-	r = audit_change(req, &(struct rec){ .event = AUDIT_EV_UNLINK,
-			 .in = dir, .name = name, .result = r,
-			 .doc_id = have_id ? id : NULL });
+	if (r == 0 && known_doc_id(fs, &st, id))
+		rc.doc_id = id;
+	r = audit_before(req, &rc, r);
+	if (r == 0) {
+		if (unlinkat(dir->fd, backing, 0) < 0)
+			r = audit_failed(req, &rc, -errno);
+		else
+			drop_side(dir, backing, is_long);
+	}
 	fuse_reply_err(req, kerr(r));
 }
 
@@ -1153,23 +1188,27 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct inode *dir = inode_of(req, parent);
 	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
 	uint8_t id[NAMES_DIRID_BYTES];
+	struct rec rc = { .event = AUDIT_EV_RMDIR, .in = dir, .name = name };
+	struct stat st;
 	bool is_long, had_id;
 	int r;
 
 	r = enc_name(fs, dir, name, enc, backing, &is_long);
-	if (r == 0)
-		r = take_dirid(dir->fd, backing, id, &had_id);
+	if (r == 0 && fstatat(dir->fd, backing, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	r = audit_before(req, &rc, r);
 	if (r < 0)
 		goto out;
-	if (unlinkat(dir->fd, backing, AT_REMOVEDIR) < 0) {
+	r = take_dirid(dir->fd, backing, id, &had_id);
+	if (r == 0 && unlinkat(dir->fd, backing, AT_REMOVEDIR) < 0) {
 		r = -errno;
 		put_dirid(dir->fd, backing, id, had_id);
-		goto out;
 	}
-	drop_side(dir, backing, is_long);
+	if (r < 0)
+		r = audit_failed(req, &rc, r);
+	else
+		drop_side(dir, backing, is_long);
 out:
-	r = audit_change(req, &(struct rec){ .event = AUDIT_EV_RMDIR,
-			 .in = dir, .name = name, .result = r });
 	fuse_reply_err(req, kerr(r));
 }
 
@@ -1183,50 +1222,52 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
 	char nenc[ENC_BUF], nbacking[NAMES_BACKING_MAX];
 	uint8_t tid[NAMES_DIRID_BYTES], id[CONTAINER_DOC_ID_BYTES];
+	struct rec rc = { .event = AUDIT_EV_RENAME, .in = dir, .name = name,
+			  .in2 = ndir, .name2 = newname,
+			  .detail = (flags & RENAME_EXCHANGE) ? "exchange" : NULL };
 	struct stat sst, tst;
-	bool is_long, nis_long, had_tid = false, have_id = false;
+	bool is_long, nis_long, had_tid = false;
 	int r;
 
 	r = enc_name(fs, dir, name, enc, backing, &is_long);
 	if (r == 0)
 		r = enc_name(fs, ndir, newname, nenc, nbacking, &nis_long);
+	if (r == 0 && fstatat(dir->fd, backing, &sst, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	if (r == 0 && known_doc_id(fs, &sst, id))
+		rc.doc_id = id;
+	r = audit_before(req, &rc, r);
 	if (r < 0)
 		goto out;
 	/* Side files belong to names, not to files: an exchange keeps both. */
 	if (nis_long && !(flags & RENAME_EXCHANGE) &&
 	    (r = backing_write_longname(ndir->fd, nbacking, nenc)) < 0)
-		goto out;
+		goto failed;
 	/* A directory may replace an empty one: empty means only its id. */
 	if (!(flags & RENAME_EXCHANGE) &&
 	    fstatat(ndir->fd, nbacking, &tst, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISDIR(tst.st_mode) &&
-	    fstatat(dir->fd, backing, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISDIR(sst.st_mode) &&
+	    S_ISDIR(tst.st_mode) && S_ISDIR(sst.st_mode) &&
 	    (sst.st_dev != tst.st_dev || sst.st_ino != tst.st_ino)) {
 		r = take_dirid(ndir->fd, nbacking, tid, &had_tid);
 		if (r < 0)
-			goto out;
+			goto failed;
 	}
 	if (renameat2(dir->fd, backing, ndir->fd, nbacking, flags) < 0) {
 		r = -errno;
 		put_dirid(ndir->fd, nbacking, tid, had_tid);
-		goto out;
+		goto failed;
 	}
 	if (is_long && !(flags & RENAME_EXCHANGE) &&
 	    !(dir == ndir && !strcmp(backing, nbacking)))
 		drop_side(dir, backing, true);
-	if (fstatat(ndir->fd, nbacking, &sst, AT_SYMLINK_NOFOLLOW) == 0) {
-		inode_moved(fs, &sst, ndir, newname);
-		have_id = known_doc_id(fs, &sst, id);
-	}
+	inode_moved(fs, &sst, ndir, newname);
 	if ((flags & RENAME_EXCHANGE) &&
 	    fstatat(dir->fd, backing, &tst, AT_SYMLINK_NOFOLLOW) == 0)
 		inode_moved(fs, &tst, dir, name);
+	goto out;
+failed:
+	r = audit_failed(req, &rc, r);
 out:
-	r = audit_change(req, &(struct rec){ .event = AUDIT_EV_RENAME,
-			 .in = dir, .name = name, .in2 = ndir, .name2 = newname,
-			 .result = r, .doc_id = have_id ? id : NULL,
-			 .detail = (flags & RENAME_EXCHANGE) ? "exchange" : NULL });
 	fuse_reply_err(req, kerr(r));
 }
 
@@ -1675,8 +1716,11 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		doc_close(doc);
 		close(fd);
 	}
-	if (r < 0)
-		goto fail;
+	if (r < 0) {
+		/* The caller is told it failed: leave nothing behind. */
+		unlinkat(dir->fd, backing, 0);
+		goto fail_side;
+	}
 	in = inode_of(req, e.ino);
 open_existing:
 	h = new_handle(req, in, fi->flags);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <unistd.h>
@@ -148,6 +149,37 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->mountpoint = argv[optind + 1];
 }
 
+/*
+ * The daemon keeps a descriptor for every file and directory the kernel
+ * remembers: use all the descriptors the hard limit allows.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	FILE *f;
+	unsigned long nr_open = 0;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	/* root may go up to the kernel's ceiling */
+	f = fopen("/proc/sys/fs/nr_open", "r");
+	if (f) {
+		if (fscanf(f, "%lu", &nr_open) != 1)
+			nr_open = 0;
+		fclose(f);
+	}
+	if (geteuid() == 0 && nr_open > rl.rlim_max) {
+		struct rlimit big = { nr_open, nr_open };
+
+		if (setrlimit(RLIMIT_NOFILE, &big) == 0)
+			return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 /* A clear message for each way the vault directory can be wrong. */
 static int open_vault(const char *vault)
 {
@@ -171,9 +203,12 @@ static int open_vault(const char *vault)
 	}
 	r = keystore_peek_format(vault, &format);
 	if (r == -EPROTONOSUPPORT || (r == 0 && format > KEYSTORE_FORMAT)) {
-		fprintf(stderr, "vaultfs: vault '%s' has format %u, newer than "
-			"this vaultfs supports (%u); upgrade vaultfs\n", vault,
-			r == 0 ? format : 0, KEYSTORE_FORMAT);
+		fprintf(stderr, "vaultfs: key store '%s/%s' says format %u, "
+			"newer than this vaultfs supports (%u): upgrade vaultfs, "
+			"or, if the vault was never used with a newer one, the "
+			"key store is damaged: restore it from a backup\n",
+			vault, KEYSTORE_FILE, r == 0 ? format : 0,
+			KEYSTORE_FORMAT);
 		close(fd);
 		return -1;
 	}
@@ -263,6 +298,30 @@ static void describe(char *buf, size_t len, const struct options *o)
 		 o->mount.fuse ? o->mount.fuse : "");
 }
 
+/*
+ * Preallocate RESERVE_BYTES in VAULT/audit.reserve for the access log, so
+ * that on a full backing store the removals that free space can still be
+ * recorded (access.h).  Best effort: -1 without one.
+ */
+#define RESERVE_FILE "audit.reserve"
+#define RESERVE_BYTES (256 << 10)	/* about a thousand records */
+
+static int make_reserve(int vault_fd)
+{
+	int fd = openat(vault_fd, RESERVE_FILE, O_RDWR | O_CREAT | O_NOFOLLOW |
+			O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (posix_fallocate(fd, 0, RESERVE_BYTES) != 0) {
+		vlog(LOG_WARNING, "no space for the access log reserve: on a "
+		     "full disk, removals cannot be recorded either");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* The access log must start, or the vault is not mounted (fail closed). */
 static int open_log(int vault_fd, const struct options *o,
 		    const struct keystore *ks, struct auditlog **log)
@@ -309,7 +368,7 @@ int main(int argc, char **argv)
 	struct auditlog *log = NULL;
 	char where[3 * PATH_MAX];
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	int vault_fd = -1, lock_fd = -1, data_fd = -1;
+	int vault_fd = -1, lock_fd = -1, data_fd = -1, reserve_fd = -1;
 	int status = EXIT_FAILURE, r;
 	char *opts = NULL;
 
@@ -321,6 +380,7 @@ int main(int argc, char **argv)
 	}
 	if (harden_process() < 0)
 		fprintf(stderr, "vaultfs: warning: cannot disable core dumps\n");
+	raise_fd_limit();
 
 	vault_fd = open_vault(o.vault);
 	if (vault_fd < 0)
@@ -351,6 +411,8 @@ int main(int argc, char **argv)
 	}
 	if (open_log(vault_fd, &o, ks, &log) < 0)
 		goto out;
+	reserve_fd = make_reserve(vault_fd);
+	access_set_reserve(reserve_fd);
 	describe(where, sizeof(where), &o);
 	nk = names_key_new(keystore_name_key(ks));
 	if (!nk) {
@@ -450,6 +512,9 @@ out:
 	keystore_free(ks);
 	if (data_fd >= 0)
 		close(data_fd);
+	access_set_reserve(-1);
+	if (reserve_fd >= 0)
+		close(reserve_fd);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	if (vault_fd >= 0)

@@ -38,7 +38,19 @@ umount_vault || abort "unmount failed"
 # after_crash WHAT: the state a crash left behind, before any rerun
 after_crash() {
 	run "$VAULTCTL" keys "$VAULT" --passfile "$PASSFILE"
-	like "$OUT" "*rotation:     unfinished*" "$1: keys shows the rotation unfinished"
+	case "$1" in
+	*"kill -9 after"*)
+		# a kill at a random moment may land after the key store
+		# recorded the end (while the access log record is written)
+		case "$OUT" in
+		*"rotation:     none in progress"*)
+			pass "$1: the rotation had finished before the kill" ;;
+		*)	like "$OUT" "*rotation:     unfinished*" \
+				"$1: keys shows the rotation unfinished" ;;
+		esac ;;
+	*)	like "$OUT" "*rotation:     unfinished*" \
+			"$1: keys shows the rotation unfinished" ;;
+	esac
 	if mount_vault; then
 		manifest "$MNT" >"$T/m1"
 		if cmp -s "$T/m0" "$T/m1"; then
