@@ -38,9 +38,16 @@ void access_who(uint32_t pid, char comm[AUDIT_COMM_MAX + 1],
 	exe[n > 0 ? n : 0] = '\0';
 }
 
+/* The record for ev; comm and exe are its buffers for the process. */
 static void fill(struct audit_record *r, const struct access_event *ev,
-		 const char *comm, const char *exe)
+		 char comm[AUDIT_COMM_MAX + 1], char exe[AUDIT_EXE_MAX + 1])
 {
+	if (ev->comm || ev->exe) {
+		snprintf(comm, AUDIT_COMM_MAX + 1, "%s", ev->comm ? ev->comm : "");
+		snprintf(exe, AUDIT_EXE_MAX + 1, "%s", ev->exe ? ev->exe : "");
+	} else {
+		access_who(ev->pid, comm, exe);
+	}
 	memset(r, 0, sizeof(*r));
 	r->event = ev->event;
 	r->uid = ev->uid;
@@ -91,12 +98,6 @@ int access_record(struct auditlog *log, const struct access_event *ev)
 
 	if (!log)
 		return 0;
-	if (ev->comm || ev->exe) {
-		snprintf(comm, sizeof(comm), "%s", ev->comm ? ev->comm : "");
-		snprintf(exe, sizeof(exe), "%s", ev->exe ? ev->exe : "");
-	} else {
-		access_who(ev->pid, comm, exe);
-	}
 	fill(&r, ev, comm, exe);
 	ret = auditlog_append(log, &r, NULL);
 	/* Only what frees space may use the reserve: the way out of a full
@@ -119,12 +120,6 @@ int access_close(struct auditlog *log, const struct access_event *ev)
 
 	if (!log)
 		return 0;
-	if (ev->comm || ev->exe) {
-		snprintf(comm, sizeof(comm), "%s", ev->comm ? ev->comm : "");
-		snprintf(exe, sizeof(exe), "%s", ev->exe ? ev->exe : "");
-	} else {
-		access_who(ev->pid, comm, exe);
-	}
 	fill(&r, ev, comm, exe);
 	ret = auditlog_close(log, &r);
 	if (ret < 0)

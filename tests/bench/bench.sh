@@ -547,6 +547,31 @@ printf '%-42s %11s\n' "corpus raw size (KiB)" "$CORPUS_KIB"
 printf '%-42s %11s\n' "corpus zstd -3 per file (KiB)" "${ZSTD_KIB:-n/a}"
 echo
 
+# ---------------------------------------------------------------- key rotation
+# vaultfs only (no other tool rotates keys): the tree of small files plus
+# the big file in one vault, unmounted; rotate rewraps every header,
+# rotate --reencrypt rewrites every document under a new data key.
+ROT_DOCS= ROT_S= REENC_S= ROT_MIB=
+if [ "$HAVE_VAULTFS" = 1 ] && setup_target vaultfs rot && do_mount vaultfs &&
+   mkdir "$D/tree" && lim tar -xf "$TMP/tree.tar" -C "$D/tree" &&
+   bio seqwrite "$D/big.bin" "$SIZE" 1 >/dev/null && do_umount vaultfs; then
+	ROT_DOCS=$((NFILES + 1))
+	ROT_MIB=$SIZE
+	drop_caches
+	timed lim "$VBIN/vaultctl" rotate "$B" --passfile "$PF" >/dev/null &&
+		ROT_S=$SECS
+	drop_caches
+	timed lim "$VBIN/vaultctl" rotate "$B" --passfile "$PF" --reencrypt >/dev/null &&
+		REENC_S=$SECS
+	rm -rf "$W"
+else
+	msg "key rotation: could not set up a vault to rotate"
+fi
+echo "key rotation (vaultfs, ${ROT_DOCS:-?} documents, ${ROT_MIB:-?} MiB of them in one file)"
+printf '%-42s %11s\n' "rotate: rewrap every header (s)" "$(fmt "$ROT_S" 2)"
+printf '%-42s %11s\n' "rotate --reencrypt: every document (s)" "$(fmt "$REENC_S" 2)"
+echo
+
 # ---------------------------------------------------------------- JSON
 JSON=$OUT/results.json
 jnum() { case $1 in '') echo null ;; BAD) echo '"BAD"' ;; *) echo "$1" ;; esac; }
@@ -566,6 +591,8 @@ jnum() { case $1 in '') echo null ;; BAD) echo '"BAD"' ;; *) echo "$1" ;; esac; 
 	printf '  "total_seconds": %s,\n' "$(fmt "$T_TOTAL" 1)"
 	printf '  "corpus_kib": %s, "corpus_zstd3_kib": %s, "corpus_hash": "%s",\n' \
 		"$CORPUS_KIB" "$(jnum "$ZSTD_KIB")" "$CORPUS_HASH"
+	printf '  "rotation": {"documents": %s, "rewrap_seconds": %s, "reencrypt_seconds": %s},\n' \
+		"$(jnum "$ROT_DOCS")" "$(jnum "$ROT_S")" "$(jnum "$REENC_S")"
 	printf '  "rows": [\n'
 	sep=
 	for k in $KEYS stored_big stored_corpus; do
