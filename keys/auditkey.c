@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../vaultfs/le.h"
 #include "../vaultfs/fileio.h"
 #include "../vaultfs/seal.h"
 
@@ -44,36 +45,6 @@ _Static_assert(crypto_pwhash_ALG_ARGON2ID13 == KDF_ALG_ARGON2ID13,
 	       "libsodium changed its Argon2id constant");
 _Static_assert(AUDITKEY_SK_BYTES == SEAL_KEY_BYTES, "sk seals like a key");
 _Static_assert(crypto_scalarmult_BYTES == AUDITKEY_PK_BYTES, "pk size");
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 static int kdf_preset(enum keystore_kdf kdf, uint64_t *ops, uint64_t *mem)
 {
@@ -167,10 +138,10 @@ int auditkey_generate(const char *path, const char *pass, size_t passlen,
 		goto out;
 
 	memcpy(file, MAGIC, MAGIC_BYTES);
-	put32(file + OFF_FORMAT, FORMAT);
-	put32(file + OFF_KDF, KDF_ALG_ARGON2ID13);
-	put64(file + OFF_KDF + 4, ops);
-	put64(file + OFF_KDF + 12, mem);
+	le_put32(file + OFF_FORMAT, FORMAT);
+	le_put32(file + OFF_KDF, KDF_ALG_ARGON2ID13);
+	le_put64(file + OFF_KDF + 4, ops);
+	le_put64(file + OFF_KDF + 12, mem);
 	memcpy(file + OFF_KDF + 20, salt, SALT_BYTES);
 	memcpy(file + OFF_PK, pk, AUDITKEY_PK_BYTES);
 	seal_encrypt(key, file, CLEAR_BYTES, sk, AUDITKEY_SK_BYTES,
@@ -236,17 +207,17 @@ int auditkey_load(const char *path, const char *pass, size_t passlen,
 	if (len < MAGIC_BYTES || memcmp(file, MAGIC, MAGIC_BYTES) != 0 ||
 	    len < OFF_KDF)
 		return -EBADMSG;
-	if (get32(file + OFF_FORMAT) > FORMAT)
+	if (le_get32(file + OFF_FORMAT) > FORMAT)
 		return -EPROTONOSUPPORT;
-	if (get32(file + OFF_FORMAT) != FORMAT || len != FILE_BYTES ||
-	    get32(file + OFF_KDF) != KDF_ALG_ARGON2ID13)
+	if (le_get32(file + OFF_FORMAT) != FORMAT || len != FILE_BYTES ||
+	    le_get32(file + OFF_KDF) != KDF_ALG_ARGON2ID13)
 		return -EBADMSG;
 
 	key = seal_secret_alloc(SEAL_KEY_BYTES);
 	if (key == NULL)
 		return -ENOMEM;
 	r = derive(key, pass, passlen, file + OFF_KDF + 20,
-		   get64(file + OFF_KDF + 4), get64(file + OFF_KDF + 12));
+		   le_get64(file + OFF_KDF + 4), le_get64(file + OFF_KDF + 12));
 	if (r < 0)
 		goto out;
 	if (seal_decrypt(key, file, CLEAR_BYTES, file + OFF_NONCE,

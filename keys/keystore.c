@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../vaultfs/le.h"
 #include "../vaultfs/compress.h"
 #include "../vaultfs/fileio.h"
 #include "../vaultfs/log.h"
@@ -96,36 +97,6 @@ struct keystore {
 };
 
 /* ---- little-endian helpers ---- */
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 /* ---- checks shared by create and open ---- */
 
@@ -226,19 +197,19 @@ static void build_clear(const struct keystore *ks, uint8_t out[CLEAR_BYTES])
 	uint8_t *p = out;
 
 	memcpy(p, MAGIC, MAGIC_BYTES);
-	put32(p + OFF_FORMAT, s->format);
+	le_put32(p + OFF_FORMAT, s->format);
 	p += OFF_SETTINGS;
-	put32(p, s->chunk_size);
-	put32(p + 4, (uint32_t)s->compress_level);
+	le_put32(p, s->chunk_size);
+	le_put32(p + 4, (uint32_t)s->compress_level);
 	memcpy(p + 8, s->vault_id, KEYSTORE_VAULT_ID_BYTES);
 	memcpy(p + 8 + KEYSTORE_VAULT_ID_BYTES, s->auditor_pk,
 	       KEYSTORE_AUDITOR_PK_BYTES);
-	put64(p + 8 + KEYSTORE_VAULT_ID_BYTES + KEYSTORE_AUDITOR_PK_BYTES,
+	le_put64(p + 8 + KEYSTORE_VAULT_ID_BYTES + KEYSTORE_AUDITOR_PK_BYTES,
 	      s->created);
 	p = out + OFF_KDF;
-	put32(p, KDF_ALG_ARGON2ID13);
-	put64(p + 4, ks->opslimit);
-	put64(p + 12, ks->memlimit);
+	le_put32(p, KDF_ALG_ARGON2ID13);
+	le_put64(p + 4, ks->opslimit);
+	le_put64(p + 12, ks->memlimit);
 	memcpy(p + 20, ks->salt, SALT_BYTES);
 }
 
@@ -289,14 +260,14 @@ static int serialise(const struct keystore *ks, uint8_t *file, size_t *len)
 		return -ENOMEM;
 	p = body;
 	memcpy(p, ks->sec->name_key, SEAL_KEY_BYTES);
-	put32(p + SEAL_KEY_BYTES, ks->active);
-	put32(p + SEAL_KEY_BYTES + 4, (uint32_t)ks->nkeks);
+	le_put32(p + SEAL_KEY_BYTES, ks->active);
+	le_put32(p + SEAL_KEY_BYTES + 4, (uint32_t)ks->nkeks);
 	p += BODY_HEAD_BYTES;
 	for (size_t i = 0; i < ks->nkeks; i++, p += KEK_REC_BYTES) {
 		const struct keystore_kek_info *k = &ks->kek[i];
 
-		put32(p, k->version);
-		put64(p + 4, k->created);
+		le_put32(p, k->version);
+		le_put64(p + 4, k->created);
 		p[12] = (uint8_t)k->state;
 		if (k->state == KEYSTORE_KEK_DESTROYED)
 			memset(p + 13, 0, SEAL_KEY_BYTES);
@@ -304,16 +275,16 @@ static int serialise(const struct keystore *ks, uint8_t *file, size_t *len)
 			memcpy(p + 13, ks->sec->kek[i], SEAL_KEY_BYTES);
 	}
 	if (ks->rot.unfinished) {
-		put32(p, ks->rot.target);
-		put32(p + 4, ks->rot.reencrypt ? ROT_FLAG_REENCRYPT : 0);
-		put64(p + 8, ks->rot.started);
+		le_put32(p, ks->rot.target);
+		le_put32(p + 4, ks->rot.reencrypt ? ROT_FLAG_REENCRYPT : 0);
+		le_put64(p + 8, ks->rot.started);
 	}
 
 	build_clear(ks, file);
-	put32(file + OFF_SLOTS, 1);
+	le_put32(file + OFF_SLOTS, 1);
 	memcpy(file + OFF_SLOT, ks->slot_nonce, SEAL_NONCE_BYTES);
 	memcpy(file + OFF_SLOT + SEAL_NONCE_BYTES, ks->slot_ct, SLOT_CT_BYTES);
-	put32(file + OFF_BODY + SEAL_NONCE_BYTES,
+	le_put32(file + OFF_BODY + SEAL_NONCE_BYTES,
 	      (uint32_t)(plen + SEAL_TAG_BYTES));
 	seal_encrypt(ks->sec->master, file, CLEAR_BYTES, body, plen,
 		     file + OFF_BODY, file + OFF_BODY_CT);
@@ -425,7 +396,7 @@ static int check_head(const uint8_t *file, size_t len, uint32_t *format)
 		return -EBADMSG;
 	if (len < OFF_FORMAT + 4)
 		return -EBADMSG;
-	*format = get32(file + OFF_FORMAT);
+	*format = le_get32(file + OFF_FORMAT);
 	if (*format > KEYSTORE_FORMAT)
 		return -EPROTONOSUPPORT;
 	if (*format == 0)
@@ -468,31 +439,31 @@ static int parse_clear(struct keystore *ks, const uint8_t *file, size_t len,
 		return -EBADMSG;
 	s->format = format;
 	p = file + OFF_SETTINGS;
-	s->chunk_size = get32(p);
-	s->compress_level = (int)get32(p + 4);
+	s->chunk_size = le_get32(p);
+	s->compress_level = (int)le_get32(p + 4);
 	memcpy(s->vault_id, p + 8, KEYSTORE_VAULT_ID_BYTES);
 	memcpy(s->auditor_pk, p + 8 + KEYSTORE_VAULT_ID_BYTES,
 	       KEYSTORE_AUDITOR_PK_BYTES);
-	s->created = get64(p + 8 + KEYSTORE_VAULT_ID_BYTES +
+	s->created = le_get64(p + 8 + KEYSTORE_VAULT_ID_BYTES +
 			   KEYSTORE_AUDITOR_PK_BYTES);
 	if (!chunk_size_ok(s->chunk_size) || !level_ok(s->compress_level))
 		return -EBADMSG;
 
 	p = file + OFF_KDF;
-	if (get32(p) != KDF_ALG_ARGON2ID13)
+	if (le_get32(p) != KDF_ALG_ARGON2ID13)
 		return -EBADMSG;
-	ks->opslimit = get64(p + 4);
-	ks->memlimit = get64(p + 12);
+	ks->opslimit = le_get64(p + 4);
+	ks->memlimit = le_get64(p + 12);
 	memcpy(ks->salt, p + 20, SALT_BYTES);
 	if (!kdf_params_ok(ks->opslimit, ks->memlimit))
 		return -EBADMSG;
 
-	if (get32(file + OFF_SLOTS) != 1)
+	if (le_get32(file + OFF_SLOTS) != 1)
 		return -EBADMSG;
 	memcpy(ks->slot_nonce, file + OFF_SLOT, SEAL_NONCE_BYTES);
 	memcpy(ks->slot_ct, file + OFF_SLOT + SEAL_NONCE_BYTES, SLOT_CT_BYTES);
 
-	blen = get32(file + OFF_BODY + SEAL_NONCE_BYTES);
+	blen = le_get32(file + OFF_BODY + SEAL_NONCE_BYTES);
 	if (blen < BODY_HEAD_BYTES + KEK_REC_BYTES + SEAL_TAG_BYTES ||
 	    blen > BODY_MAX_BYTES + SEAL_TAG_BYTES ||
 	    len != OFF_BODY_CT + (size_t)blen)
@@ -509,8 +480,8 @@ static int parse_body(struct keystore *ks, const uint8_t *body, size_t plen)
 	size_t nactive = 0, keks_end;
 
 	memcpy(ks->sec->name_key, body, SEAL_KEY_BYTES);
-	ks->active = get32(body + SEAL_KEY_BYTES);
-	count = get32(body + SEAL_KEY_BYTES + 4);
+	ks->active = le_get32(body + SEAL_KEY_BYTES);
+	count = le_get32(body + SEAL_KEY_BYTES + 4);
 	if (count == 0 || count > KEYSTORE_MAX_KEKS)
 		return -EBADMSG;
 	/* The rotation record follows the KEKs, or the body ends there. */
@@ -522,8 +493,8 @@ static int parse_body(struct keystore *ks, const uint8_t *body, size_t plen)
 		struct keystore_kek_info *k = &ks->kek[i];
 		uint8_t state = p[12];
 
-		k->version = get32(p);
-		k->created = get64(p + 4);
+		k->version = le_get32(p);
+		k->created = le_get64(p + 4);
 		if (k->version == 0)
 			return -EBADMSG;
 		for (size_t j = 0; j < i; j++)
@@ -552,15 +523,15 @@ static int parse_body(struct keystore *ks, const uint8_t *body, size_t plen)
 		return -EBADMSG;
 	memset(&ks->rot, 0, sizeof(ks->rot));
 	if (plen == keks_end + ROT_BYTES) {
-		uint32_t flags = get32(p + 4);
+		uint32_t flags = le_get32(p + 4);
 
 		/* A rotation always moves documents to the active KEK. */
-		if (get32(p) != ks->active || (flags & ~ROT_FLAG_REENCRYPT))
+		if (le_get32(p) != ks->active || (flags & ~ROT_FLAG_REENCRYPT))
 			return -EBADMSG;
 		ks->rot.unfinished = true;
 		ks->rot.target = ks->active;
 		ks->rot.reencrypt = flags & ROT_FLAG_REENCRYPT;
-		ks->rot.started = get64(p + 8);
+		ks->rot.started = le_get64(p + 8);
 	}
 	ks->nkeks = count;
 	return 0;
@@ -660,7 +631,7 @@ static int find_kek(const struct keystore *ks, uint32_t version)
 static void dek_ad(uint8_t ad[20], const uint8_t doc_id[16], uint32_t version)
 {
 	memcpy(ad, doc_id, 16);
-	put32(ad + 16, version);
+	le_put32(ad + 16, version);
 }
 
 int keystore_wrap_dek(const struct keystore *ks, const uint8_t doc_id[16],

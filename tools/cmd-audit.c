@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "vaultctl.h"
+#include "../vaultfs/le.h"
 #include "../keys/auditkey.h"
 #include "../vaultfs/auditlog.h"
 #include "../vaultfs/auditrec.h"
@@ -799,15 +800,6 @@ static int load_key(const struct opts *o, uint8_t **sk,
 	return VAULTCTL_EXIT_FAILURE;
 }
 
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /*
  * The head file names the newest segment a writer created or closed.  If
  * it names a segment newer than the newest present (and that one did not
@@ -834,8 +826,8 @@ static bool check_head(int dfd, const struct auditverify_summary *sum,
 	if (n != HEAD_BYTES || memcmp(h, "VFSAHEAD", 8) != 0 ||
 	    h[8] != 1 || h[9] || h[10] || h[11])
 		return false;
-	seg = get64(h + 32);
-	next = get64(h + 40);
+	seg = le_get64(h + 32);
+	next = le_get64(h + 40);
 	if (seg == 0)
 		return false;
 	if (sum->segments > 0 &&

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "le.h"
 #include "fileio.h"
 #include "log.h"
 
@@ -62,21 +63,6 @@ struct auditlog {
 	unsigned fl_interval_ms;
 };
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* Record the chain's end (segment, next seq, chain); failure is logged. */
 static void head_write(struct auditlog *log)
 {
@@ -87,8 +73,8 @@ static void head_write(struct auditlog *log)
 	memcpy(b, HEAD_MAGIC, 8);
 	b[8] = AUDITREC_FORMAT;
 	memcpy(b + 16, log->vault_id, AUDITREC_VAULT_ID_BYTES);
-	put64(b + 32, log->segment);
-	put64(b + 40, log->next_seq);
+	le_put64(b + 32, log->segment);
+	le_put64(b + 40, log->next_seq);
 	memcpy(b + 48, log->chain, AUDITREC_CHAIN_BYTES);
 	err = write_file_atomic(log->dir_fd, AUDITLOG_HEAD_FILE, b, sizeof(b),
 				0600);
@@ -111,8 +97,8 @@ static bool head_read(struct auditlog *log, uint64_t *segment,
 	    memcmp(b + 9, zero, 7) != 0 ||
 	    memcmp(b + 16, log->vault_id, AUDITREC_VAULT_ID_BYTES) != 0)
 		return false;
-	*segment = get64(b + 32);
-	*next_seq = get64(b + 40);
+	*segment = le_get64(b + 32);
+	*next_seq = le_get64(b + 40);
 	memcpy(chain, b + 48, AUDITREC_CHAIN_BYTES);
 	return *segment != 0 && *segment != UINT64_MAX && *next_seq != 0;
 }

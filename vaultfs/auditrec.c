@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "le.h"
 #include "log.h"
 
 #define MAGIC "VFSAUDIT"
@@ -69,40 +70,6 @@ _Static_assert(AUDITREC_KEY_BYTES == crypto_generichash_KEYBYTES,
 	       "evolution key size");
 _Static_assert(AUDITREC_SK_BYTES == 32 && AUDITREC_PK_BYTES == 32,
 	       "X25519 key sizes");
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 /* ---- events and names ---- */
 
@@ -226,19 +193,19 @@ int auditrec_encode(const struct audit_record *r, uint8_t *out, size_t cap,
 
 	out[P_EVENT] = (uint8_t)r->event;
 	out[P_RESERVED] = 0;
-	put16(out + P_FLAGS, (uint16_t)flags);
-	put32(out + P_UID, r->uid);
-	put32(out + P_GID, r->gid);
-	put32(out + P_PID, r->pid);
-	put32(out + P_RESULT, (uint32_t)r->result);
-	put32(out + P_OPEN_FLAGS, r->open_flags);
-	put64(out + P_TIME, (uint64_t)r->time_us);
-	put64(out + P_BYTES_READ, r->bytes_read);
-	put64(out + P_BYTES_WRITTEN, r->bytes_written);
+	le_put16(out + P_FLAGS, (uint16_t)flags);
+	le_put32(out + P_UID, r->uid);
+	le_put32(out + P_GID, r->gid);
+	le_put32(out + P_PID, r->pid);
+	le_put32(out + P_RESULT, (uint32_t)r->result);
+	le_put32(out + P_OPEN_FLAGS, r->open_flags);
+	le_put64(out + P_TIME, (uint64_t)r->time_us);
+	le_put64(out + P_BYTES_READ, r->bytes_read);
+	le_put64(out + P_BYTES_WRITTEN, r->bytes_written);
 	memcpy(out + P_DOC_ID, r->doc_id, AUDITREC_DOC_ID_BYTES);
 	p = out + AUDITREC_FIXED_BYTES;
 	for (int i = 0; i < NSTR; i++) {
-		put16(out + P_LENS + 2 * i, (uint16_t)slen[i]);
+		le_put16(out + P_LENS + 2 * i, (uint16_t)slen[i]);
 		if (slen[i] > 0)
 			memcpy(p, str[i], slen[i]);
 		p += slen[i];
@@ -263,12 +230,12 @@ int auditrec_decode(const uint8_t *in, size_t len, struct audit_record *r,
 	if (len < AUDITREC_FIXED_BYTES || len > AUDITREC_PLAIN_MAX ||
 	    len % AUDITREC_PAD != 0)
 		return -EBADMSG;
-	flags = get16(in + P_FLAGS);
+	flags = le_get16(in + P_FLAGS);
 	if (in[P_EVENT] == 0 || in[P_RESERVED] != 0 ||
 	    (flags & ~AUDIT_RF_MASK) != 0)
 		return -EBADMSG;
 	for (int i = 0; i < NSTR; i++) {
-		size_t l = get16(in + P_LENS + 2 * i);
+		size_t l = le_get16(in + P_LENS + 2 * i);
 
 		if (l > max[i])
 			return -EBADMSG;
@@ -283,7 +250,7 @@ int auditrec_decode(const uint8_t *in, size_t len, struct audit_record *r,
 
 	p = in + AUDITREC_FIXED_BYTES;
 	for (int i = 0; i < NSTR; i++) {
-		size_t l = get16(in + P_LENS + 2 * i);
+		size_t l = le_get16(in + P_LENS + 2 * i);
 
 		str[i] = NULL;
 		if (l == 0)
@@ -298,14 +265,14 @@ int auditrec_decode(const uint8_t *in, size_t len, struct audit_record *r,
 	}
 	r->event = (enum audit_event)in[P_EVENT];
 	r->flags = flags;
-	r->uid = get32(in + P_UID);
-	r->gid = get32(in + P_GID);
-	r->pid = get32(in + P_PID);
-	r->result = (int32_t)get32(in + P_RESULT);
-	r->open_flags = get32(in + P_OPEN_FLAGS);
-	r->time_us = (int64_t)get64(in + P_TIME);
-	r->bytes_read = get64(in + P_BYTES_READ);
-	r->bytes_written = get64(in + P_BYTES_WRITTEN);
+	r->uid = le_get32(in + P_UID);
+	r->gid = le_get32(in + P_GID);
+	r->pid = le_get32(in + P_PID);
+	r->result = (int32_t)le_get32(in + P_RESULT);
+	r->open_flags = le_get32(in + P_OPEN_FLAGS);
+	r->time_us = (int64_t)le_get64(in + P_TIME);
+	r->bytes_read = le_get64(in + P_BYTES_READ);
+	r->bytes_written = le_get64(in + P_BYTES_WRITTEN);
 	memcpy(r->doc_id, in + P_DOC_ID, AUDITREC_DOC_ID_BYTES);
 	r->comm = str[0];
 	r->exe = str[1];
@@ -319,7 +286,7 @@ int auditrec_decode(const uint8_t *in, size_t len, struct audit_record *r,
 
 int auditrec_frame_peek(const uint8_t p[4], size_t *frame_len)
 {
-	uint32_t l = get32(p);
+	uint32_t l = le_get32(p);
 
 	if (l < AUDITREC_FRAME_MIN || l > AUDITREC_FRAME_MAX ||
 	    (l - AUDITREC_FRAME_OVERHEAD) % AUDITREC_PAD != 0)
@@ -339,11 +306,11 @@ int auditrec_frame_parse(const uint8_t *buf, size_t len,
 		return -EBADMSG;
 	if (len < l)
 		return -EAGAIN;
-	if (get32(buf + l - 4) != l)
+	if (le_get32(buf + l - 4) != l)
 		return -EBADMSG;
 	f->raw = buf;
 	f->frame_len = l;
-	f->seq = get64(buf + F_SEQ);
+	f->seq = le_get64(buf + F_SEQ);
 	f->prev_chain = buf + F_CHAIN;
 	f->nonce = buf + F_NONCE;
 	f->ct = buf + F_CT;
@@ -364,15 +331,15 @@ int auditrec_frame_seal(const uint8_t k[AUDITREC_KEY_BYTES], uint64_t seq,
 	if (err < 0)
 		return err;
 	l = plen + AUDITREC_FRAME_OVERHEAD;
-	put32(out, (uint32_t)l);
-	put64(out + F_SEQ, seq);
+	le_put32(out, (uint32_t)l);
+	le_put64(out + F_SEQ, seq);
 	memcpy(out + F_CHAIN, prev_chain, AUDITREC_CHAIN_BYTES);
 	seal_derive(rk, KDF_ID_RECORD, KDF_CTX, k);
 	/* In place: the plaintext is overwritten by its ciphertext. */
 	seal_encrypt(rk, out, AUDITREC_AD_BYTES, out + F_CT, plen,
 		     out + F_NONCE, out + F_CT);
 	sodium_memzero(rk, sizeof(rk));
-	put32(out + l - 4, (uint32_t)l);
+	le_put32(out + l - 4, (uint32_t)l);
 	auditrec_chain(out, l, chain);
 	*frame_len = l;
 	return 0;
@@ -421,13 +388,13 @@ static void header_mac(const uint8_t k0[AUDITREC_KEY_BYTES],
 static void header_put_clear(const struct auditrec_header *h, uint8_t *out)
 {
 	memcpy(out, MAGIC, MAGIC_BYTES);
-	put32(out + H_FORMAT, h->format);
-	put32(out + H_KIND, h->kind);
+	le_put32(out + H_FORMAT, h->format);
+	le_put32(out + H_KIND, h->kind);
 	memcpy(out + H_VAULT_ID, h->vault_id, AUDITREC_VAULT_ID_BYTES);
-	put64(out + H_SEGMENT, h->segment);
-	put64(out + H_PREV_SEGMENT, h->prev_segment);
-	put64(out + H_FIRST_SEQ, h->first_seq);
-	put64(out + H_CREATED, (uint64_t)h->created_us);
+	le_put64(out + H_SEGMENT, h->segment);
+	le_put64(out + H_PREV_SEGMENT, h->prev_segment);
+	le_put64(out + H_FIRST_SEQ, h->first_seq);
+	le_put64(out + H_CREATED, (uint64_t)h->created_us);
 	memcpy(out + H_PREV_CHAIN, h->prev_chain, AUDITREC_CHAIN_BYTES);
 	memcpy(out + H_AUDITOR_PK, h->auditor_pk, AUDITREC_PK_BYTES);
 }
@@ -462,17 +429,17 @@ int auditrec_header_parse(const uint8_t *buf, size_t len,
 	memset(h, 0, sizeof(*h));
 	if (len < AUDITREC_HEADER_BYTES || memcmp(buf, MAGIC, MAGIC_BYTES) != 0)
 		return -EBADMSG;
-	h->format = get32(buf + H_FORMAT);
+	h->format = le_get32(buf + H_FORMAT);
 	if (h->format == 0)
 		return -EBADMSG;
 	if (h->format > AUDITREC_FORMAT)
 		return -EPROTONOSUPPORT;
-	h->kind = get32(buf + H_KIND);
+	h->kind = le_get32(buf + H_KIND);
 	memcpy(h->vault_id, buf + H_VAULT_ID, AUDITREC_VAULT_ID_BYTES);
-	h->segment = get64(buf + H_SEGMENT);
-	h->prev_segment = get64(buf + H_PREV_SEGMENT);
-	h->first_seq = get64(buf + H_FIRST_SEQ);
-	h->created_us = (int64_t)get64(buf + H_CREATED);
+	h->segment = le_get64(buf + H_SEGMENT);
+	h->prev_segment = le_get64(buf + H_PREV_SEGMENT);
+	h->first_seq = le_get64(buf + H_FIRST_SEQ);
+	h->created_us = (int64_t)le_get64(buf + H_CREATED);
 	memcpy(h->prev_chain, buf + H_PREV_CHAIN, AUDITREC_CHAIN_BYTES);
 	memcpy(h->auditor_pk, buf + H_AUDITOR_PK, AUDITREC_PK_BYTES);
 	memcpy(h->sealed_key, buf + H_SEALED, AUDITREC_SEALED_KEY_BYTES);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "compress.h"
+#include "le.h"
 #include "log.h"
 #include "seal.h"
 
@@ -52,40 +53,6 @@ _Static_assert(H_WRAPPED + CONTAINER_WRAPPED_DEK_BYTES == H_BODY_NONCE,
 _Static_assert(H_END <= CONTAINER_HDR_SLOT_BYTES, "header body too large");
 _Static_assert(F_NONCE + SEAL_NONCE_BYTES == CONTAINER_FRAME_HDR_BYTES,
 	       "frame header layout");
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
@@ -163,21 +130,21 @@ int container_header_seal(const struct container_header *h,
 
 	memset(out, 0, CONTAINER_HDR_SLOT_BYTES);
 	memcpy(out + H_MAGIC, hdr_magic, sizeof(hdr_magic));
-	put16(out + H_VERSION, CONTAINER_VERSION);
-	put16(out + H_FLAGS, 0);
-	put64(out + H_GEN, h->gen);
+	le_put16(out + H_VERSION, CONTAINER_VERSION);
+	le_put16(out + H_FLAGS, 0);
+	le_put64(out + H_GEN, h->gen);
 	memcpy(out + H_DOC_ID, h->doc_id, CONTAINER_DOC_ID_BYTES);
-	put32(out + H_CHUNK_SIZE, h->chunk_size);
-	put32(out + H_KEK_VERSION, h->kek_version);
+	le_put32(out + H_CHUNK_SIZE, h->chunk_size);
+	le_put32(out + H_KEK_VERSION, h->kek_version);
 	memcpy(out + H_WRAPPED, h->wrapped_dek, CONTAINER_WRAPPED_DEK_BYTES);
-	put32(out + H_BODY_LEN, H_BODY_SEALED);
+	le_put32(out + H_BODY_LEN, H_BODY_SEALED);
 
 	memset(body, 0, sizeof(body));
-	put64(body, h->size);
-	put32(body + 8, h->nholes);
+	le_put64(body, h->size);
+	le_put32(body + 8, h->nholes);
 	for (uint32_t i = 0; i < h->nholes; i++) {
-		put64(body + 16 + 16 * i, h->holes[i].first);
-		put64(body + 24 + 16 * i, h->holes[i].count);
+		le_put64(body + 16 + 16 * i, h->holes[i].first);
+		le_put64(body + 24 + 16 * i, h->holes[i].count);
 	}
 	/*
 	 * The AD (bytes 0..139) contains the body nonce, which seal_encrypt()
@@ -206,19 +173,19 @@ int container_header_parse(const uint8_t in[CONTAINER_HDR_SLOT_BYTES],
 		return -ENOENT;
 	if (memcmp(in + H_MAGIC, hdr_magic, sizeof(hdr_magic)) != 0)
 		return -EBADMSG;
-	if (get16(in + H_VERSION) != CONTAINER_VERSION)
+	if (le_get16(in + H_VERSION) != CONTAINER_VERSION)
 		return -EPROTONOSUPPORT;
-	if (get16(in + H_FLAGS) != 0 ||
-	    !container_chunk_size_valid(get32(in + H_CHUNK_SIZE)) ||
-	    get32(in + H_BODY_LEN) != H_BODY_SEALED ||
+	if (le_get16(in + H_FLAGS) != 0 ||
+	    !container_chunk_size_valid(le_get32(in + H_CHUNK_SIZE)) ||
+	    le_get32(in + H_BODY_LEN) != H_BODY_SEALED ||
 	    !all_zero(in + H_END, CONTAINER_HDR_SLOT_BYTES - H_END))
 		return -EBADMSG;
 
 	memset(h, 0, sizeof(*h));
-	h->gen = get64(in + H_GEN);
+	h->gen = le_get64(in + H_GEN);
 	memcpy(h->doc_id, in + H_DOC_ID, CONTAINER_DOC_ID_BYTES);
-	h->chunk_size = get32(in + H_CHUNK_SIZE);
-	h->kek_version = get32(in + H_KEK_VERSION);
+	h->chunk_size = le_get32(in + H_CHUNK_SIZE);
+	h->kek_version = le_get32(in + H_KEK_VERSION);
 	memcpy(h->wrapped_dek, in + H_WRAPPED, CONTAINER_WRAPPED_DEK_BYTES);
 	return 0;
 }
@@ -242,14 +209,14 @@ int container_header_open(const uint8_t in[CONTAINER_HDR_SLOT_BYTES],
 		return -EBADMSG;
 
 	r = -EBADMSG;
-	tmp.size = get64(body);
-	n = get32(body + 8);
-	if (n > CONTAINER_MAX_HOLES || get32(body + 12) != 0)
+	tmp.size = le_get64(body);
+	n = le_get32(body + 8);
+	if (n > CONTAINER_MAX_HOLES || le_get32(body + 12) != 0)
 		goto out;
 	tmp.nholes = n;
 	for (uint32_t i = 0; i < n; i++) {
-		tmp.holes[i].first = get64(body + 16 + 16 * i);
-		tmp.holes[i].count = get64(body + 24 + 16 * i);
+		tmp.holes[i].first = le_get64(body + 16 + 16 * i);
+		tmp.holes[i].count = le_get64(body + 24 + 16 * i);
 	}
 	/* Unused hole entries are reserved: zero. */
 	if (!all_zero(body + 16 + 16 * n, 16 * (CONTAINER_MAX_HOLES - n)))
@@ -268,7 +235,7 @@ static void frame_ad(uint8_t ad[FRAME_AD_BYTES],
 		     uint64_t index, const uint8_t *frame)
 {
 	memcpy(ad, doc_id, CONTAINER_DOC_ID_BYTES);
-	put64(ad + CONTAINER_DOC_ID_BYTES, index);
+	le_put64(ad + CONTAINER_DOC_ID_BYTES, index);
 	memcpy(ad + CONTAINER_DOC_ID_BYTES + 8, frame, F_AD_BYTES);
 }
 
@@ -322,15 +289,15 @@ int container_frame_seal(const uint8_t dek[SEAL_KEY_BYTES],
 
 	memset(inner, 0, CONTAINER_INNER_HDR_BYTES);
 	inner[0] = flags;
-	put32(inner + 4, (uint32_t)len);
-	put32(inner + 8, (uint32_t)plen);
+	le_put32(inner + 4, (uint32_t)len);
+	le_put32(inner + 8, (uint32_t)plen);
 	memset(payload + plen, 0, flen - FRAME_OVERHEAD - plen);
 
 	memcpy(slot + F_MAGIC, frame_magic, sizeof(frame_magic));
-	put32(slot + F_FLAGS, 0);
-	put64(slot + F_GEN, gen);
-	put32(slot + F_SEALED_LEN, (uint32_t)(flen - CONTAINER_FRAME_HDR_BYTES));
-	put32(slot + F_RESERVED, 0);
+	le_put32(slot + F_FLAGS, 0);
+	le_put64(slot + F_GEN, gen);
+	le_put32(slot + F_SEALED_LEN, (uint32_t)(flen - CONTAINER_FRAME_HDR_BYTES));
+	le_put32(slot + F_RESERVED, 0);
 	frame_ad(ad, doc_id, index, slot);
 	seal_encrypt(dek, ad, sizeof(ad), inner,
 		     flen - CONTAINER_FRAME_HDR_BYTES - SEAL_TAG_BYTES,
@@ -349,14 +316,14 @@ static int frame_check(const uint8_t *slot, size_t slot_bytes,
 		return -EBADMSG;
 	if (all_zero(slot, CONTAINER_FRAME_HDR_BYTES))
 		return -ENOENT;
-	sl = get32(slot + F_SEALED_LEN);
+	sl = le_get32(slot + F_SEALED_LEN);
 	if (memcmp(slot + F_MAGIC, frame_magic, sizeof(frame_magic)) != 0 ||
-	    get32(slot + F_FLAGS) != 0 || get32(slot + F_RESERVED) != 0 ||
+	    le_get32(slot + F_FLAGS) != 0 || le_get32(slot + F_RESERVED) != 0 ||
 	    sl < CONTAINER_INNER_HDR_BYTES + SEAL_TAG_BYTES ||
 	    sl > slot_bytes - CONTAINER_FRAME_HDR_BYTES ||
 	    (sl + CONTAINER_FRAME_HDR_BYTES) % CONTAINER_FRAME_ALIGN != 0)
 		return -EBADMSG;
-	*gen = get64(slot + F_GEN);
+	*gen = le_get64(slot + F_GEN);
 	*sealed_len = sl;
 	return 0;
 }
@@ -405,10 +372,10 @@ int container_frame_open(const uint8_t dek[SEAL_KEY_BYTES],
 		goto fail;
 	}
 	r = -EBADMSG;
-	dlen = get32(plain + 4);
-	plen = get32(plain + 8);
+	dlen = le_get32(plain + 4);
+	plen = le_get32(plain + 8);
 	if ((plain[0] & ~INNER_COMPRESSED) != 0 || !all_zero(plain + 1, 3) ||
-	    get32(plain + 12) != 0 || dlen > chunk_size ||
+	    le_get32(plain + 12) != 0 || dlen > chunk_size ||
 	    plen > plain_len - CONTAINER_INNER_HDR_BYTES ||
 	    !all_zero(plain + CONTAINER_INNER_HDR_BYTES + plen,
 		      plain_len - CONTAINER_INNER_HDR_BYTES - plen))
