@@ -37,7 +37,8 @@ static const char passwd_usage[] =
 	"                    moderate or sensitive (default: keep the current)\n"
 	"  -h, --help        show this help\n"
 	"\n"
-	"Exit status: 0 changed, 1 failed (nothing changed), 2 usage error,\n"
+	"Exit status: 0 changed, 1 failed (nothing changed, unless the message\n"
+	"says the change was made but could not be recorded), 2 usage error,\n"
 	"3 wrong passphrase.\n";
 
 /* Record the change in the access log (who, from where, the KDF cost). */
@@ -157,8 +158,12 @@ int cmd_passwd(int argc, char **argv)
 	}
 	printf("passphrase of vault '%s' changed; the old one no longer "
 	       "opens it\n", vault);
-	status = audit_passwd(vault, ks, have_kdf ? &kdf : NULL) < 0 ?
-		 VAULTCTL_EXIT_FAILURE : VAULTCTL_EXIT_OK;
+	status = VAULTCTL_EXIT_OK;
+	if (audit_passwd(vault, ks, have_kdf ? &kdf : NULL) < 0) {
+		vaultctl_error("the passphrase was changed, but the change could "
+			       "not be recorded in the access log");
+		status = VAULTCTL_EXIT_FAILURE;
+	}
 out:
 	if (mount_fd >= 0)
 		close(mount_fd);

@@ -293,8 +293,11 @@ int cmd_rotate(int argc, char **argv)
 	ops.arg = &u;
 	r = rotate_run(vault_fd, vault, ks, reencrypt, &ops, &res);
 	clear_line(&u);
-	if (audit_rotate(vault, ks, reencrypt, &res, r) < 0 && r == 0)
-		r = -EIO;	/* done, but unrecorded: say so */
+	if (audit_rotate(vault, ks, reencrypt, &res, r) < 0 && r == 0) {
+		vaultctl_error("the rotation of vault '%s' finished, but it could "
+			       "not be recorded in the access log", vault);
+		goto out;
+	}
 	if (r < 0) {
 		vaultctl_error("rotation of vault '%s' stopped: %s; every "
 			       "document is still readable; run 'vaultctl "

@@ -1,7 +1,7 @@
 #!/bin/sh
 # t2001-passwd: vaultctl passwd.  The old passphrase stops working at once
 # (exit 3), the new one opens and mounts, content is intact; a wrong
-# current passphrase changes nothing; passwd while mounted is allowed;
+# current passphrase changes nothing; passwd while mounted is refused;
 # two key-store writers at once are refused.
 . "$(dirname "$0")/lib.sh"
 need_fuse
