@@ -19,8 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../vaultfs/le.h"
+#include "kdf.h"
 #include "../vaultfs/fileio.h"
+#include "../vaultfs/le.h"
 #include "../vaultfs/seal.h"
 
 #define MAGIC "VAULTFSA"
@@ -37,49 +38,11 @@
 #define OFF_CT (OFF_NONCE + SEAL_NONCE_BYTES)			/* 104 */
 #define FILE_BYTES (OFF_CT + AUDITKEY_SK_BYTES + SEAL_TAG_BYTES) /* 152 */
 
-/* Same bounds as the key store (keystore.c). */
-#define KDF_OPS_MAX 64ULL
-#define KDF_MEM_MAX (4ULL << 30)
 
 _Static_assert(crypto_pwhash_ALG_ARGON2ID13 == KDF_ALG_ARGON2ID13,
 	       "libsodium changed its Argon2id constant");
 _Static_assert(AUDITKEY_SK_BYTES == SEAL_KEY_BYTES, "sk seals like a key");
 _Static_assert(crypto_scalarmult_BYTES == AUDITKEY_PK_BYTES, "pk size");
-
-static int kdf_preset(enum keystore_kdf kdf, uint64_t *ops, uint64_t *mem)
-{
-	switch (kdf) {
-	case KEYSTORE_KDF_INTERACTIVE:
-		*ops = crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
-		*mem = crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
-		return 0;
-	case KEYSTORE_KDF_MODERATE:
-		*ops = crypto_pwhash_argon2id_OPSLIMIT_MODERATE;
-		*mem = crypto_pwhash_argon2id_MEMLIMIT_MODERATE;
-		return 0;
-	case KEYSTORE_KDF_SENSITIVE:
-		*ops = crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE;
-		*mem = crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-static int derive(uint8_t key[SEAL_KEY_BYTES], const char *pass,
-		  size_t passlen, const uint8_t salt[SALT_BYTES],
-		  uint64_t ops, uint64_t mem)
-{
-	if (ops < crypto_pwhash_argon2id_OPSLIMIT_MIN || ops > KDF_OPS_MAX ||
-	    mem < crypto_pwhash_argon2id_MEMLIMIT_MIN || mem > KDF_MEM_MAX)
-		return -EBADMSG;
-	if (passlen > crypto_pwhash_PASSWD_MAX)
-		return -EINVAL;
-	if (crypto_pwhash(key, SEAL_KEY_BYTES, pass, passlen, salt,
-			  (unsigned long long)ops, (size_t)mem,
-			  crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return -ENOMEM;
-	return 0;
-}
 
 /*
  * Open the directory that holds path; *base points into copy (PATH_MAX)
@@ -133,7 +96,7 @@ int auditkey_generate(const char *path, const char *pass, size_t passlen,
 		goto out;
 	}
 	seal_random(salt, SALT_BYTES);
-	r = derive(key, pass, passlen, salt, ops, mem);
+	r = kdf_derive(key, pass, passlen, salt, ops, mem);
 	if (r < 0)
 		goto out;
 
@@ -216,7 +179,7 @@ int auditkey_load(const char *path, const char *pass, size_t passlen,
 	key = seal_secret_alloc(SEAL_KEY_BYTES);
 	if (key == NULL)
 		return -ENOMEM;
-	r = derive(key, pass, passlen, file + OFF_KDF + 20,
+	r = kdf_derive(key, pass, passlen, file + OFF_KDF + 20,
 		   le_get64(file + OFF_KDF + 4), le_get64(file + OFF_KDF + 12));
 	if (r < 0)
 		goto out;

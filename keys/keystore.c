@@ -20,8 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../vaultfs/le.h"
+#include "kdf.h"
 #include "../vaultfs/compress.h"
+#include "../vaultfs/le.h"
 #include "../vaultfs/fileio.h"
 #include "../vaultfs/log.h"
 #include "../vaultfs/seal.h"
@@ -61,10 +62,6 @@
  * Argon2id bounds a stored store may ask for.  Anything beyond them is not
  * a store we wrote and could only make us spin or exhaust memory.
  */
-#define KDF_OPS_MIN crypto_pwhash_argon2id_OPSLIMIT_MIN
-#define KDF_OPS_MAX 64ULL
-#define KDF_MEM_MIN crypto_pwhash_argon2id_MEMLIMIT_MIN
-#define KDF_MEM_MAX (4ULL << 30)
 
 #define CHUNK_MIN 4096u
 #define CHUNK_MAX (1u << 20)
@@ -108,49 +105,6 @@ static bool chunk_size_ok(uint32_t c)
 static bool level_ok(int level)
 {
 	return level >= 0 && level <= COMPRESS_LEVEL_MAX;
-}
-
-static bool kdf_params_ok(uint64_t ops, uint64_t mem)
-{
-	return ops >= KDF_OPS_MIN && ops <= KDF_OPS_MAX &&
-	       mem >= KDF_MEM_MIN && mem <= KDF_MEM_MAX &&
-	       mem <= crypto_pwhash_argon2id_MEMLIMIT_MAX;
-}
-
-static int kdf_preset(enum keystore_kdf kdf, uint64_t *ops, uint64_t *mem)
-{
-	switch (kdf) {
-	case KEYSTORE_KDF_INTERACTIVE:
-		*ops = crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
-		*mem = crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
-		return 0;
-	case KEYSTORE_KDF_MODERATE:
-		*ops = crypto_pwhash_argon2id_OPSLIMIT_MODERATE;
-		*mem = crypto_pwhash_argon2id_MEMLIMIT_MODERATE;
-		return 0;
-	case KEYSTORE_KDF_SENSITIVE:
-		*ops = crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE;
-		*mem = crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-/* Argon2id(pass, salt) into key (secret memory owned by the caller). */
-static int derive(uint8_t key[SEAL_KEY_BYTES], const char *pass,
-		  size_t passlen, const uint8_t salt[SALT_BYTES],
-		  uint64_t ops, uint64_t mem)
-{
-	if (!kdf_params_ok(ops, mem))
-		return -EBADMSG;
-	if (passlen > crypto_pwhash_PASSWD_MAX)
-		return -EINVAL;
-	/* Fails only when the memory cannot be allocated. */
-	if (crypto_pwhash(key, SEAL_KEY_BYTES, pass, passlen, salt,
-			  (unsigned long long)ops, (size_t)mem,
-			  crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return -ENOMEM;
-	return 0;
 }
 
 static int open_dir(const char *vault_dir)
@@ -231,7 +185,7 @@ static int set_passphrase(struct keystore *ks, const char *pass,
 	ks->opslimit = ops;
 	ks->memlimit = mem;
 	seal_random(ks->salt, SALT_BYTES);
-	r = derive(key, pass, passlen, ks->salt, ops, mem);
+	r = kdf_derive(key, pass, passlen, ks->salt, ops, mem);
 	if (r < 0)
 		goto out;
 	build_clear(ks, clear);
@@ -561,7 +515,8 @@ int keystore_open(const char *vault_dir, const char *pass, size_t passlen,
 	if (r < 0)
 		goto out;
 
-	r = derive(key, pass, passlen, ks->salt, ks->opslimit, ks->memlimit);
+	r = kdf_derive(key, pass, passlen, ks->salt, ks->opslimit,
+		       ks->memlimit);
 	if (r < 0)
 		goto out;
 	/*
