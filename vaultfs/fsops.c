@@ -33,7 +33,13 @@
 
 struct inode {
 	struct inode *next;		/* hash chain, table lock */
-	int fd;				/* O_PATH|O_NOFOLLOW backing file */
+	/* A directory's descriptor (O_RDONLY), or for anything else -1:
+	 * it is found again through parent and name (struct loc), so that
+	 * the inodes the kernel remembers cost no descriptors.  Once its
+	 * name may be gone (unlinked, renamed over) it is pinned: an
+	 * O_PATH descriptor is kept here until the inode is forgotten.
+	 * Table lock to set. */
+	int fd;
 	dev_t dev;
 	ino_t ino;
 	mode_t type;			/* S_IFMT bits */
@@ -78,6 +84,10 @@ struct dirhandle {
 };
 
 struct fsops {
+	/* Held shared while a name is used to reach a non-directory,
+	 * exclusively while unlink and rename change what names mean.
+	 * Order: inode lock, then this, then the table lock. */
+	pthread_rwlock_t names_lock;
 	pthread_mutex_t table_lock;
 	struct inode **buckets;
 	size_t nbuckets;
@@ -220,6 +230,10 @@ static struct inode *inode_get(struct fsops *fs, int fd, const struct stat *st,
 	in->doc_fd = -1;
 	pthread_mutex_init(&in->lock, NULL);
 	(void)set_link(in, parent, name);
+	if (in->type != S_IFDIR && in->name) {
+		close(fd);
+		in->fd = -1;
+	}
 	in->next = fs->buckets[b];
 	fs->buckets[b] = in;
 	if (++fs->ninodes > fs->nbuckets * 2)
@@ -365,13 +379,16 @@ static bool known_doc_id(struct fsops *fs, const struct stat *st,
 	     in = in->next)
 		if (in->dev == st->st_dev && in->ino == st->st_ino)
 			break;
-	if (in) {
-		pthread_mutex_lock(&in->lock);
-		found = in->have_id;
-		memcpy(id, in->doc_id, CONTAINER_DOC_ID_BYTES);
-		pthread_mutex_unlock(&in->lock);
-	}
+	if (in)
+		in->nlookup++;	/* the inode lock is never taken under ours */
 	pthread_mutex_unlock(&fs->table_lock);
+	if (!in)
+		return false;
+	pthread_mutex_lock(&in->lock);
+	found = in->have_id;
+	memcpy(id, in->doc_id, CONTAINER_DOC_ID_BYTES);
+	pthread_mutex_unlock(&in->lock);
+	inode_forget(fs, in, 1);
 	return found;
 }
 
@@ -430,6 +447,8 @@ static int audit(fuse_req_t req, const struct rec *rc)
 static void audit_integrity(fuse_req_t req, struct inode *in, const char *name,
 			    const char *detail)
 {
+	if (!req)
+		return;
 	(void)audit(req, &(struct rec){ .event = AUDIT_EV_INTEGRITY, .in = in,
 		    .name = name, .result = -EIO, .detail = detail });
 }
@@ -476,7 +495,8 @@ static int audit_change(fuse_req_t req, const struct rec *rc)
 /* ---- helpers ---------------------------------------------------------- */
 
 /* Dir id of a directory inode, read once.  Caller holds nothing. */
-static int dir_id(struct inode *dir, uint8_t out[NAMES_DIRID_BYTES])
+static int dir_id(fuse_req_t req, struct inode *dir,
+		  uint8_t out[NAMES_DIRID_BYTES])
 {
 	int r = 0;
 
@@ -495,21 +515,168 @@ static int dir_id(struct inode *dir, uint8_t out[NAMES_DIRID_BYTES])
 	if (r == 0)
 		memcpy(out, dir->dirid, NAMES_DIRID_BYTES);
 	pthread_mutex_unlock(&dir->lock);
+	if (r == -EBADMSG && req)
+		audit_integrity(req, dir, NULL, "directory id");
 	return r == -EBADMSG ? -EIO : r;
 }
 
 /* Encrypt name for directory dir: backing entry name (and long form). */
-static int enc_name(struct fsops *fs, struct inode *dir, const char *name,
-		    char enc[ENC_BUF], char backing[NAMES_BACKING_MAX],
-		    bool *is_long)
+static int enc_name(struct fsops *fs, fuse_req_t req, struct inode *dir,
+		    const char *name, char enc[ENC_BUF],
+		    char backing[NAMES_BACKING_MAX], bool *is_long)
 {
 	uint8_t id[NAMES_DIRID_BYTES];
-	int r = dir_id(dir, id);
+	int r = dir_id(req, dir, id);
 
 	if (r < 0)
 		return r;
 	return names_encrypt(fs->nk, id, name, strlen(name), enc, backing,
 			     is_long);
+}
+
+/* ---- reaching a backing entry ------------------------------------------- */
+
+/*
+ * Where the backing entry of an inode is: its own descriptor (directories
+ * and pinned inodes), or a name in its parent directory.  Between
+ * loc_get() and loc_put() that name keeps its meaning (names lock held
+ * shared) and the parent stays alive (a lookup reference).
+ */
+struct loc {
+	int fd;				/* own descriptor, or -1 */
+	struct inode *dir;		/* else the backing name in dir */
+	char backing[NAMES_BACKING_MAX];
+};
+
+static void loc_put(struct fsops *fs, struct loc *l)
+{
+	if (l->dir) {
+		pthread_rwlock_unlock(&fs->names_lock);
+		inode_forget(fs, l->dir, 1);
+		l->dir = NULL;
+	}
+}
+
+static int loc_get(struct fsops *fs, struct inode *in, struct loc *l)
+{
+	char name[NAME_MAX + 1], enc[ENC_BUF];
+	bool is_long;
+	int r;
+
+	l->dir = NULL;
+	pthread_rwlock_rdlock(&fs->names_lock);
+	pthread_mutex_lock(&fs->table_lock);
+	l->fd = in->fd;
+	if (l->fd < 0) {
+		l->dir = in->parent;
+		l->dir->nlookup++;
+		snprintf(name, sizeof(name), "%s", in->name);
+	}
+	pthread_mutex_unlock(&fs->table_lock);
+	if (!l->dir) {
+		pthread_rwlock_unlock(&fs->names_lock);
+		return 0;
+	}
+	r = enc_name(fs, NULL, l->dir, name, enc, l->backing, &is_long);
+	if (r < 0)
+		loc_put(fs, l);
+	return r;
+}
+
+static int loc_stat(const struct loc *l, struct stat *st)
+{
+	int r = l->dir ? fstatat(l->dir->fd, l->backing, st, AT_SYMLINK_NOFOLLOW)
+		       : fstatat(l->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+
+	return r < 0 ? -errno : 0;
+}
+
+static ssize_t loc_readlink(const struct loc *l, char *buf, size_t size)
+{
+	ssize_t n = l->dir ? readlinkat(l->dir->fd, l->backing, buf, size)
+			   : readlinkat(l->fd, "", buf, size);
+
+	return n < 0 ? -errno : n;
+}
+
+/* The name may since have been given to another file (from outside). */
+static int same_inode(const struct inode *in, const struct stat *st)
+{
+	return st->st_dev == in->dev && st->st_ino == in->ino ? 0 : -ESTALE;
+}
+
+/* A new descriptor of in's backing file, opened with flags (never
+ * following a symlink), or -errno. */
+static int inode_open(struct fsops *fs, struct inode *in, int flags)
+{
+	struct loc l;
+	struct stat st;
+	char path[64];
+	int fd, r;
+
+	r = loc_get(fs, in, &l);
+	if (r < 0)
+		return r;
+	if (l.dir) {
+		fd = openat(l.dir->fd, l.backing, flags | O_NOFOLLOW | O_CLOEXEC);
+	} else {
+		proc_path(path, l.fd);
+		fd = open(path, flags | O_CLOEXEC);
+	}
+	r = fd < 0 ? -errno : 0;
+	loc_put(fs, &l);
+	if (r == 0 && (fstat(fd, &st) < 0 || same_inode(in, &st) < 0)) {
+		close(fd);
+		r = -ESTALE;
+	}
+	return r < 0 ? r : fd;
+}
+
+/*
+ * The entry backing in dir is about to lose its name (unlink, rename over
+ * it): if the kernel still knows its inode, give the inode a descriptor
+ * of its own so that open handles and fstat keep working.  Names lock
+ * held exclusively.
+ */
+static void pin(struct fsops *fs, struct inode *dir, const char *backing,
+		const struct stat *st)
+{
+	struct inode *in;
+	struct stat now;
+	int fd;
+
+	if (S_ISDIR(st->st_mode))
+		return;
+	pthread_mutex_lock(&fs->table_lock);
+	for (in = fs->buckets[bucket_of(fs, st->st_dev, st->st_ino)]; in;
+	     in = in->next)
+		if (in->dev == st->st_dev && in->ino == st->st_ino)
+			break;
+	fd = in && in->fd < 0 ? 0 : -1;
+	pthread_mutex_unlock(&fs->table_lock);
+	if (fd < 0)
+		return;
+	fd = openat(dir->fd, backing, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino) {
+		close(fd);
+		return;
+	}
+	/* Look again: the kernel may have forgotten it meanwhile. */
+	pthread_mutex_lock(&fs->table_lock);
+	for (in = fs->buckets[bucket_of(fs, st->st_dev, st->st_ino)]; in;
+	     in = in->next)
+		if (in->dev == st->st_dev && in->ino == st->st_ino)
+			break;
+	if (in && in->fd < 0) {
+		in->fd = fd;
+		fd = -1;
+	}
+	pthread_mutex_unlock(&fs->table_lock);
+	if (fd >= 0)
+		close(fd);
 }
 
 /* Logical size of a regular file, from the open doc or the header. */
@@ -522,13 +689,10 @@ static int file_size(struct fsops *fs, struct inode *in, uint64_t *size)
 		in->size = doc_size(in->doc);
 		in->size_known = true;
 	} else if (!in->size_known) {
-		char path[64];
-		int fd;
+		int fd = inode_open(fs, in, O_RDONLY);
 
-		proc_path(path, in->fd);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			r = -errno;
+			r = fd;
 		} else {
 			r = doc_peek_size(fd, fs->ks, &in->size, in->doc_id);
 			close(fd);
@@ -550,6 +714,18 @@ static void report_damage(struct inode *in, int err)
 	     "authentication: %s", (uintmax_t)in->ino, strerror(-err));
 }
 
+/* Mark in damaged; true the first time, so it is reported once. */
+static bool first_damage(struct inode *in)
+{
+	bool first;
+
+	pthread_mutex_lock(&in->lock);
+	first = !in->damaged;
+	in->damaged = true;
+	pthread_mutex_unlock(&in->lock);
+	return first;
+}
+
 /* errno for the kernel: authentication failures become EIO. */
 static int kerr(int r)
 {
@@ -558,38 +734,54 @@ static int kerr(int r)
 	return -r;
 }
 
-static int inode_stat(struct fsops *fs, struct inode *in, struct stat *st)
+static int inode_stat(struct fsops *fs, fuse_req_t req, struct inode *in,
+		      struct stat *st)
 {
+	char enc[NAMES_LINK_ENC_MAX];
+	ssize_t n = 0;
+	struct loc l;
 	int r;
 
-	if (fstatat(in->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
+	r = loc_get(fs, in, &l);
+	if (r < 0)
+		return r;
+	r = loc_stat(&l, st);
+	if (r == 0)
+		r = same_inode(in, st);
+	if (r == 0 && S_ISLNK(st->st_mode))
+		n = loc_readlink(&l, enc, sizeof(enc) - 1);
+	loc_put(fs, &l);
+	if (r < 0)
+		return r;
 	if (S_ISREG(st->st_mode)) {
 		uint64_t size;
 
 		r = file_size(fs, in, &size);
 		if (r == -EBADMSG || r == -ENOKEY || r == -EPROTONOSUPPORT) {
 			/* Show the entry (so it can be removed); opening it fails. */
-			if (!in->damaged)
+			if (first_damage(in)) {
 				report_damage(in, r);
-			in->damaged = true;
+				audit_integrity(req, in, NULL, "document header");
+			}
 			size = 0;
 		} else if (r < 0) {
 			return r;
 		}
 		st->st_size = (off_t)size;
 	} else if (S_ISLNK(st->st_mode)) {
-		char enc[NAMES_LINK_ENC_MAX], target[NAMES_LINK_MAX + 1];
-		ssize_t n = readlinkat(in->fd, "", enc, sizeof(enc) - 1);
+		char target[NAMES_LINK_MAX + 1];
 		size_t len;
 
 		if (n < 0)
-			return -errno;
+			return (int)n;
 		enc[n] = '\0';
-		if (names_link_decrypt(fs->nk, enc, (size_t)n, target, &len) == 0)
+		if (names_link_decrypt(fs->nk, enc, (size_t)n, target, &len) == 0) {
 			st->st_size = (off_t)len;
-		else
+		} else {
 			st->st_size = 0;
+			if (first_damage(in))
+				audit_integrity(req, in, NULL, "symlink target");
+		}
 		sodium_memzero(target, sizeof(target));
 	}
 	st->st_ino = in->ino;
@@ -602,9 +794,10 @@ static int inode_stat(struct fsops *fs, struct inode *in, struct stat *st)
  * in *adopt_fd): the inode takes it unless it already has one, and *adopt
  * is then set to NULL; it saves reading back the header just written.
  */
-static int lookup_adopt(struct fsops *fs, struct inode *dir, const char *name,
-			const char *backing, struct fuse_entry_param *e,
-			struct doc **adopt, int adopt_fd)
+static int lookup_adopt(struct fsops *fs, fuse_req_t req, struct inode *dir,
+			const char *name, const char *backing,
+			struct fuse_entry_param *e, struct doc **adopt,
+			int adopt_fd)
 {
 	struct inode *in;
 	int fd, r;
@@ -646,7 +839,7 @@ static int lookup_adopt(struct fsops *fs, struct inode *dir, const char *name,
 		}
 		pthread_mutex_unlock(&in->lock);
 	}
-	r = inode_stat(fs, in, &e->attr);
+	r = inode_stat(fs, req, in, &e->attr);
 	if (r < 0) {
 		inode_forget(fs, in, 1);
 		return r;
@@ -657,10 +850,11 @@ static int lookup_adopt(struct fsops *fs, struct inode *dir, const char *name,
 	return 0;
 }
 
-static int do_lookup(struct fsops *fs, struct inode *dir, const char *name,
-		     const char *backing, struct fuse_entry_param *e)
+static int do_lookup(struct fsops *fs, fuse_req_t req, struct inode *dir,
+		     const char *name, const char *backing,
+		     struct fuse_entry_param *e)
 {
-	return lookup_adopt(fs, dir, name, backing, e, NULL, -1);
+	return lookup_adopt(fs, req, dir, name, backing, e, NULL, -1);
 }
 
 /* New entries belong to the caller when the daemon runs as root. */
@@ -721,9 +915,9 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	bool is_long;
 	int r;
 
-	r = enc_name(fs, dir, name, enc, backing, &is_long);
+	r = enc_name(fs, req, dir, name, enc, backing, &is_long);
 	if (r == 0)
-		r = do_lookup(fs, dir, name, backing, &e);
+		r = do_lookup(fs, req, dir, name, backing, &e);
 	if (r == -ENOENT) {
 		/* negative entry, cached like positive ones */
 		memset(&e, 0, sizeof(e));
@@ -758,7 +952,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct fsops *fs = fs_of(req);
 	struct stat st;
-	int r = inode_stat(fs, inode_of(req, ino), &st);
+	int r = inode_stat(fs, req, inode_of(req, ino), &st);
 
 	if (r < 0)
 		fuse_reply_err(req, kerr(r));
@@ -769,10 +963,14 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static int open_doc(struct fsops *fs, struct inode *in, bool write);
 static void close_doc(struct inode *in);
 
-static int set_times(struct inode *in, const struct stat *attr, int valid)
+static int set_times(struct fsops *fs, struct inode *in,
+		     const struct stat *attr, int valid)
 {
 	struct timespec tv[2];
 	char path[PATH_MAX];
+	struct stat st;
+	struct loc l;
+	int r;
 
 	tv[0].tv_sec = 0;
 	tv[1].tv_sec = 0;
@@ -787,24 +985,37 @@ static int set_times(struct inode *in, const struct stat *attr, int valid)
 	else if (valid & FUSE_SET_ATTR_MTIME)
 		tv[1] = attr->st_mtim;
 
-	if (in->type == S_IFLNK) {
+	r = loc_get(fs, in, &l);
+	if (r < 0)
+		return r;
+	if (l.dir) {
+		r = loc_stat(&l, &st);
+		if (r == 0)
+			r = same_inode(in, &st);
+		if (r == 0 && utimensat(l.dir->fd, l.backing, tv,
+					AT_SYMLINK_NOFOLLOW) < 0)
+			r = -errno;
+	} else if (in->type == S_IFLNK) {
 		/* No descriptor-based lutimes: use the path the kernel reports. */
 		char link[64];
 		ssize_t n;
 
-		proc_path(link, in->fd);
+		proc_path(link, l.fd);
 		n = readlink(link, path, sizeof(path) - 1);
-		if (n < 0)
-			return -errno;
-		path[n] = '\0';
-		if (utimensat(AT_FDCWD, path, tv, AT_SYMLINK_NOFOLLOW) < 0)
-			return -errno;
-		return 0;
+		if (n < 0) {
+			r = -errno;
+		} else {
+			path[n] = '\0';
+			if (utimensat(AT_FDCWD, path, tv, AT_SYMLINK_NOFOLLOW) < 0)
+				r = -errno;
+		}
+	} else {
+		proc_path(path, l.fd);
+		if (utimensat(AT_FDCWD, path, tv, 0) < 0)
+			r = -errno;
 	}
-	proc_path(path, in->fd);
-	if (utimensat(AT_FDCWD, path, tv, 0) < 0)
-		return -errno;
-	return 0;
+	loc_put(fs, &l);
+	return r;
 }
 
 /*
@@ -856,10 +1067,17 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct inode *in = inode_of(req, ino);
 	struct stat st;
 	char path[64];
-	int r = 0;
+	int fd = -1, r = 0;
 
+	if (valid & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		fd = inode_open(fs, in, O_PATH);
+		if (fd < 0) {
+			r = fd;
+			goto out;
+		}
+	}
 	if (valid & FUSE_SET_ATTR_MODE) {
-		proc_path(path, in->fd);
+		proc_path(path, fd);
 		if (in->type != S_IFLNK && chmod(path, attr->st_mode) < 0) {
 			r = -errno;
 			goto out;
@@ -869,7 +1087,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
 		gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
 
-		if (fchownat(in->fd, "", uid, gid,
+		if (fchownat(fd, "", uid, gid,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 			r = -errno;
 			goto out;
@@ -896,12 +1114,14 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 		     FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) {
-		r = set_times(in, attr, valid);
+		r = set_times(fs, in, attr, valid);
 		if (r < 0)
 			goto out;
 	}
-	r = inode_stat(fs, in, &st);
+	r = inode_stat(fs, req, in, &st);
 out:
+	if (fd >= 0)
+		close(fd);
 	r = audit_setattr(req, in, attr, valid, r);
 	if (r < 0)
 		fuse_reply_err(req, kerr(r));
@@ -985,7 +1205,7 @@ static int make_node(fuse_req_t req, struct inode *dir, const char *name,
 	bool is_long;
 	int r;
 
-	r = enc_name(fs, dir, name, enc, backing, &is_long);
+	r = enc_name(fs, req, dir, name, enc, backing, &is_long);
 	if (r < 0)
 		return r;
 	if (is_long) {
@@ -1020,7 +1240,7 @@ static int make_node(fuse_req_t req, struct inode *dir, const char *name,
 	if (r == 0)
 		r = give_to_caller(fs, req, dir, dir->fd, backing);
 	if (r == 0)
-		r = do_lookup(fs, dir, name, backing, e);
+		r = do_lookup(fs, req, dir, name, backing, e);
 	if (r < 0 && r != -EEXIST && is_long)
 		drop_side(dir, backing, true);
 	return r;
@@ -1095,6 +1315,8 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct inode *in = inode_of(req, ino);
 	char *enc = malloc(NAMES_LINK_ENC_MAX);
 	char *target = malloc(NAMES_LINK_MAX + 1);
+	struct stat st;
+	struct loc l;
 	ssize_t n;
 	size_t len;
 	int r;
@@ -1103,9 +1325,15 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		r = -ENOMEM;
 		goto out;
 	}
-	n = readlinkat(in->fd, "", enc, NAMES_LINK_ENC_MAX - 1);
-	if (n < 0) {
-		r = -errno;
+	r = loc_get(fs, in, &l);
+	if (r < 0)
+		goto out;
+	n = loc_readlink(&l, enc, NAMES_LINK_ENC_MAX - 1);
+	if (n >= 0)
+		r = loc_stat(&l, &st);
+	loc_put(fs, &l);
+	if (n < 0 || (r = r < 0 ? r : same_inode(in, &st)) < 0) {
+		r = n < 0 ? (int)n : r;
 		goto out;
 	}
 	enc[n] = '\0';
@@ -1113,6 +1341,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	if (r < 0) {
 		vlog(LOG_ERR, "integrity: symlink target of backing inode %ju "
 		     "failed authentication", (uintmax_t)in->ino);
+		audit_integrity(req, in, NULL, "symlink target");
 		goto out;
 	}
 	fuse_reply_readlink(req, target);
@@ -1134,24 +1363,32 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct fuse_entry_param e;
 	char enc[ENC_BUF], backing[NAMES_BACKING_MAX], path[64];
 	bool is_long;
-	int r;
+	int fd, r;
 
-	r = enc_name(fs, dir, newname, enc, backing, &is_long);
+	r = enc_name(fs, req, dir, newname, enc, backing, &is_long);
 	if (r < 0)
 		goto out;
 	if (is_long && (r = backing_write_longname(dir->fd, backing, enc)) < 0)
 		goto out;
-	if (linkat(in->fd, "", dir->fd, backing, AT_EMPTY_PATH) < 0) {
-		proc_path(path, in->fd);
+	fd = inode_open(fs, in, O_PATH);
+	if (fd < 0) {
+		r = fd;
+		drop_side(dir, backing, is_long);
+		goto out;
+	}
+	if (linkat(fd, "", dir->fd, backing, AT_EMPTY_PATH) < 0) {
+		proc_path(path, fd);
 		if (linkat(AT_FDCWD, path, dir->fd, backing,
 			   AT_SYMLINK_FOLLOW) < 0) {
 			r = -errno;
 			if (r != -EEXIST)
 				drop_side(dir, backing, is_long);
+			close(fd);
 			goto out;
 		}
 	}
-	r = do_lookup(fs, dir, newname, backing, &e);
+	close(fd);
+	r = do_lookup(fs, req, dir, newname, backing, &e);
 out:
 	reply_new_entry(req, r, &e, &(struct rec){ .event = AUDIT_EV_LINK,
 			.in = in, .in2 = dir, .name2 = newname });
@@ -1166,7 +1403,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct stat st;
 	struct rec rc = { .event = AUDIT_EV_UNLINK, .in = dir, .name = name };
 	bool is_long;
-	int r = enc_name(fs, dir, name, enc, backing, &is_long);
+	int r = enc_name(fs, req, dir, name, enc, backing, &is_long);
 
 	if (r == 0 && fstatat(dir->fd, backing, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
@@ -1174,8 +1411,12 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc.doc_id = id;
 	r = audit_before(req, &rc, r);
 	if (r == 0) {
-		if (unlinkat(dir->fd, backing, 0) < 0)
-			r = audit_failed(req, &rc, -errno);
+		pthread_rwlock_wrlock(&fs->names_lock);
+		pin(fs, dir, backing, &st);
+		r = unlinkat(dir->fd, backing, 0) < 0 ? -errno : 0;
+		pthread_rwlock_unlock(&fs->names_lock);
+		if (r < 0)
+			r = audit_failed(req, &rc, r);
 		else
 			drop_side(dir, backing, is_long);
 	}
@@ -1193,7 +1434,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	bool is_long, had_id;
 	int r;
 
-	r = enc_name(fs, dir, name, enc, backing, &is_long);
+	r = enc_name(fs, req, dir, name, enc, backing, &is_long);
 	if (r == 0 && fstatat(dir->fd, backing, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
 	r = audit_before(req, &rc, r);
@@ -1229,9 +1470,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	bool is_long, nis_long, had_tid = false;
 	int r;
 
-	r = enc_name(fs, dir, name, enc, backing, &is_long);
+	r = enc_name(fs, req, dir, name, enc, backing, &is_long);
 	if (r == 0)
-		r = enc_name(fs, ndir, newname, nenc, nbacking, &nis_long);
+		r = enc_name(fs, req, ndir, newname, nenc, nbacking, &nis_long);
 	if (r == 0 && fstatat(dir->fd, backing, &sst, AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
 	if (r == 0 && known_doc_id(fs, &sst, id))
@@ -1252,18 +1493,25 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (r < 0)
 			goto failed;
 	}
+	pthread_rwlock_wrlock(&fs->names_lock);
+	if (!(flags & RENAME_EXCHANGE) &&
+	    fstatat(ndir->fd, nbacking, &tst, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (sst.st_dev != tst.st_dev || sst.st_ino != tst.st_ino))
+		pin(fs, ndir, nbacking, &tst);
 	if (renameat2(dir->fd, backing, ndir->fd, nbacking, flags) < 0) {
 		r = -errno;
+		pthread_rwlock_unlock(&fs->names_lock);
 		put_dirid(ndir->fd, nbacking, tid, had_tid);
 		goto failed;
 	}
-	if (is_long && !(flags & RENAME_EXCHANGE) &&
-	    !(dir == ndir && !strcmp(backing, nbacking)))
-		drop_side(dir, backing, true);
 	inode_moved(fs, &sst, ndir, newname);
 	if ((flags & RENAME_EXCHANGE) &&
 	    fstatat(dir->fd, backing, &tst, AT_SYMLINK_NOFOLLOW) == 0)
 		inode_moved(fs, &tst, dir, name);
+	pthread_rwlock_unlock(&fs->names_lock);
+	if (is_long && !(flags & RENAME_EXCHANGE) &&
+	    !(dir == ndir && !strcmp(backing, nbacking)))
+		drop_side(dir, backing, true);
 	goto out;
 failed:
 	r = audit_failed(req, &rc, r);
@@ -1354,7 +1602,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	char name[NAMES_PLAIN_MAX + 1];
 	char *buf, *p;
 	size_t rem = size;
-	int r = dir_id(dir, id);
+	int r = dir_id(req, dir, id);
 
 	if (r < 0) {
 		fuse_reply_err(req, kerr(r));
@@ -1449,7 +1697,6 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
  */
 static int open_doc(struct fsops *fs, struct inode *in, bool write)
 {
-	char path[64];
 	int fd, r;
 
 	if (in->doc && (!write || in->doc_writable))
@@ -1462,13 +1709,12 @@ static int open_doc(struct fsops *fs, struct inode *in, bool write)
 		if (r < 0)
 			return r;
 	}
-	proc_path(path, in->fd);
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = inode_open(fs, in, O_RDWR);
 	in->doc_writable = fd >= 0;
-	if (fd < 0 && !write && (errno == EACCES || errno == EROFS))
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && !write && (fd == -EACCES || fd == -EROFS))
+		fd = inode_open(fs, in, O_RDONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = doc_open(fd, fs->ks, &in->doc);
 	if (r < 0) {
 		close(fd);
@@ -1592,6 +1838,29 @@ static int audit_open(fuse_req_t req, struct inode *in, enum audit_event ev,
 	return r;
 }
 
+/*
+ * O_TRUNC of a file just opened (and recorded): the content goes only
+ * after the record of the open is written.  On failure the open is undone
+ * and a second record says so.
+ */
+static int truncate_opened(fuse_req_t req, struct inode *in,
+			   enum audit_event ev, int flags)
+{
+	int r;
+
+	pthread_mutex_lock(&in->lock);
+	r = doc_truncate(in->doc, 0);
+	if (r < 0) {
+		in->opens--;
+		close_doc(in);
+	}
+	pthread_mutex_unlock(&in->lock);
+	if (r < 0)
+		r = audit_failed(req, &(struct rec){ .event = ev, .in = in,
+				 .open_flags = (uint32_t)flags }, r);
+	return r;
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fsops *fs = fs_of(req);
@@ -1608,8 +1877,6 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	r = open_doc(fs, in, write);
 	if (r == -EACCES && fs->writeback && (fi->flags & O_ACCMODE) == O_RDONLY)
 		r = open_doc(fs, in, false);
-	if (r == 0 && (fi->flags & O_TRUNC))
-		r = doc_truncate(in->doc, 0);
 	if (r == 0)
 		in->opens++;
 	else
@@ -1618,6 +1885,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (kerr(r) == EIO && r != -EIO)
 		audit_integrity(req, in, NULL, "document header");
 	r = audit_open(req, in, AUDIT_EV_OPEN, fi->flags, r);
+	if (r == 0 && (fi->flags & O_TRUNC))
+		r = truncate_opened(req, in, AUDIT_EV_OPEN, fi->flags);
 	if (r < 0) {
 		free_handle(h);
 		fuse_reply_err(req, kerr(r));
@@ -1686,7 +1955,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	bool is_long;
 	int fd = -1, r;
 
-	r = enc_name(fs, dir, name, enc, backing, &is_long);
+	r = enc_name(fs, req, dir, name, enc, backing, &is_long);
 	if (r < 0)
 		goto fail;
 	if (is_long &&
@@ -1696,7 +1965,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	r = create_backing(dir, backing, mode & 07777, fs->ks, &fd, &doc);
 	if (r == -EEXIST && !(fi->flags & O_EXCL)) {
 		/* Lost a race with another creator: open what is there. */
-		r = do_lookup(fs, dir, name, backing, &e);
+		r = do_lookup(fs, req, dir, name, backing, &e);
 		if (r < 0)
 			goto fail;
 		in = inode_of(req, e.ino);
@@ -1711,7 +1980,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		unlinkat(dir->fd, backing, 0);
 		goto fail_side;
 	}
-	r = lookup_adopt(fs, dir, name, backing, &e, &doc, fd);
+	r = lookup_adopt(fs, req, dir, name, backing, &e, &doc, fd);
 	if (doc) {	/* not adopted */
 		doc_close(doc);
 		close(fd);
@@ -1726,14 +1995,14 @@ open_existing:
 	h = new_handle(req, in, fi->flags);
 	pthread_mutex_lock(&in->lock);
 	r = h ? open_doc(fs, in, true) : -ENOMEM;
-	if (r == 0 && (fi->flags & O_TRUNC))
-		r = doc_truncate(in->doc, 0);
 	if (r == 0)
 		in->opens++;
 	else
 		close_doc(in);
 	pthread_mutex_unlock(&in->lock);
 	r = audit_open(req, in, AUDIT_EV_CREATE, fi->flags, r);
+	if (r == 0 && (fi->flags & O_TRUNC))
+		r = truncate_opened(req, in, AUDIT_EV_CREATE, fi->flags);
 	if (r < 0) {
 		free_handle(h);
 		inode_forget(fs, in, 1);
@@ -1964,6 +2233,7 @@ struct fsops *fsops_new(const struct fsops_config *cfg)
 		return NULL;
 	}
 	pthread_mutex_init(&fs->table_lock, NULL);
+	pthread_rwlock_init(&fs->names_lock, NULL);
 	fs->root.fd = cfg->data_fd;
 	fs->root.dev = st.st_dev;
 	fs->root.ino = st.st_ino;
@@ -2001,5 +2271,6 @@ void fsops_free(struct fsops *fs)
 	close(fs->root.fd);
 	pthread_mutex_destroy(&fs->root.lock);
 	pthread_mutex_destroy(&fs->table_lock);
+	pthread_rwlock_destroy(&fs->names_lock);
 	free(fs);
 }

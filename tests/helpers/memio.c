@@ -13,6 +13,9 @@
  *   memio create DIR N
  *       Create N files of 100 bytes under DIR (1000 per subdirectory),
  *       then stat each and read a sample back.  Exit 1 on any error.
+ *   memio hold DIR N
+ *       Create N files of 100 bytes in DIR keeping every one open, then
+ *       close them all.  Exit 1 (after closing) at the first error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +50,7 @@ static uint64_t word_at(uint64_t off)
 
 static _Noreturn void usage(void)
 {
-	fprintf(stderr, "usage: memio sparse [-s SEED] [-n OPS] [-z SIZE] FILE | "
+	fprintf(stderr, "usage: memio sparse [-s SEED] [-n OPS] [-z SIZE] FILE | hold DIR N | "
 		"create DIR N\n");
 	exit(2);
 }
@@ -190,6 +193,43 @@ static int cmd_create(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_hold(int argc, char **argv)
+{
+	char p[4096], line[100];
+	unsigned long n, i;
+	int *fds, rc = 0;
+
+	if (argc != 3)
+		usage();
+	n = strtoul(argv[2], NULL, 0);
+	fds = calloc(n ? n : 1, sizeof(*fds));
+	if (!fds)
+		return 1;
+	memset(line, 'h', sizeof(line));
+	for (i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/held-%lu", argv[1], i);
+		fds[i] = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fds[i] < 0 || write(fds[i], line, sizeof(line)) != sizeof(line)) {
+			fprintf(stderr, "memio: creating file %lu of %lu: %s\n", i, n,
+				strerror(errno));
+			rc = 1;
+			if (fds[i] >= 0)
+				i++;
+			break;
+		}
+	}
+	while (i-- > 0)
+		if (close(fds[i]) < 0 && rc == 0) {
+			fprintf(stderr, "memio: closing file %lu: %s\n", i,
+				strerror(errno));
+			rc = 1;
+		}
+	free(fds);
+	if (rc == 0)
+		printf("memio: %lu files held open at once\n", n);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -198,5 +238,7 @@ int main(int argc, char **argv)
 		return cmd_sparse(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "create"))
 		return cmd_create(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "hold"))
+		return cmd_hold(argc - 1, argv + 1);
 	usage();
 }
