@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "vaultctl.h"
+#include "audit-syslog.h"
 #include "../vaultfs/le.h"
 #include "../keys/auditkey.h"
 #include "../vaultfs/auditlog.h"
@@ -78,14 +79,16 @@ struct opts {
 	char doc[2 * AUDITREC_DOC_ID_BYTES + 1];	/* hex prefix, lower */
 	size_t doclen;
 	unsigned long burst_docs, burst_window;
+	const char *syslog;		/* --syslog FILE: the forwarded copy */
 };
 
 static const char audit_usage[] =
 	"usage: vaultctl audit verify VAULT --auditor-key K [--auditor-passfile AF]\n"
+	"                             [--syslog FILE]\n"
 	"       vaultctl audit show   VAULT --auditor-key K [--auditor-passfile AF]\n"
 	"                             [--since T] [--until T] [--uid N] [--pid N]\n"
 	"                             [--comm NAME] [--path GLOB] [--event NAME]\n"
-	"                             [--doc ID] [--json]\n"
+	"                             [--doc ID] [--json] [--syslog FILE]\n"
 	"       vaultctl audit report VAULT --auditor-key K [--auditor-passfile AF]\n"
 	"                             [--since T] [--until T] [--burst-docs N]\n"
 	"                             [--burst-window SECONDS] [--json]\n"
@@ -103,6 +106,7 @@ static const char audit_usage[] =
 
 static const char verify_usage[] =
 	"usage: vaultctl audit verify VAULT --auditor-key K [--auditor-passfile AF]\n"
+	"                             [--syslog FILE]\n"
 	"\n"
 	"Verify the access log of VAULT (VAULT/audit/; VAULT may also be a\n"
 	"directory of archived segments): every segment header, every record and\n"
@@ -114,6 +118,12 @@ static const char verify_usage[] =
 	"\n"
 	"  --auditor-key K        the auditor's secret key file (from 'vaultctl init')\n"
 	"  --auditor-passfile AF  read its passphrase from the first line of AF\n"
+	"  --syslog FILE          also compare with the copy the daemon forwarded\n"
+	"                         to syslog (-o audit_syslog) as collected in FILE\n"
+	"                         (an rsyslog file, 'journalctl -o cat' output;\n"
+	"                         '-' for stdin): records forwarded but missing\n"
+	"                         locally (a log cut short, a segment deleted) or\n"
+	"                         different locally are damage\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"Exit status: 0 the log is intact, 1 damage found (or the log cannot be\n"
@@ -123,7 +133,7 @@ static const char show_usage[] =
 	"usage: vaultctl audit show VAULT --auditor-key K [--auditor-passfile AF]\n"
 	"                           [--since T] [--until T] [--uid N] [--pid N]\n"
 	"                           [--comm NAME] [--path GLOB] [--event NAME[,NAME...]]\n"
-	"                           [--doc ID] [--json]\n"
+	"                           [--doc ID] [--json] [--syslog FILE]\n"
 	"\n"
 	"Print the records of VAULT's access log that pass every filter given.\n"
 	"\n"
@@ -146,6 +156,10 @@ static const char show_usage[] =
 	"  --doc ID         records of document ID (hex, at least 8 digits: a\n"
 	"                   prefix of the 'doc' shown); follows renames\n"
 	"  --json           one JSON object per line instead of a table\n"
+	"  --syslog FILE    print the records of the copy forwarded to syslog\n"
+	"                   (-o audit_syslog) as collected in FILE instead of\n"
+	"                   the local ones, e.g. when those are gone; each must\n"
+	"                   authenticate with the auditor key\n"
 	"  --auditor-key K, --auditor-passfile AF, -h, --help: as for verify\n"
 	"\n"
 	"The whole log is verified as it is read.  If it is damaged, every record\n"
@@ -507,7 +521,7 @@ static int parse_count(struct opts *o, const char *opt, const char *s,
 enum {
 	OPT_KEY = 256, OPT_PASSFILE, OPT_SINCE, OPT_UNTIL, OPT_UID, OPT_PID,
 	OPT_COMM, OPT_PATH, OPT_EVENT, OPT_DOC, OPT_JSON, OPT_BURST_DOCS,
-	OPT_BURST_WINDOW,
+	OPT_BURST_WINDOW, OPT_SYSLOG,
 };
 
 static int parse_options(struct opts *o, int argc, char **argv)
@@ -526,6 +540,7 @@ static int parse_options(struct opts *o, int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "burst-docs", required_argument, NULL, OPT_BURST_DOCS },
 		{ "burst-window", required_argument, NULL, OPT_BURST_WINDOW },
+		{ "syslog", required_argument, NULL, OPT_SYSLOG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -543,13 +558,14 @@ static int parse_options(struct opts *o, int argc, char **argv)
 		[OPT_JSON - OPT_KEY] = V_SHOW | V_REPORT,
 		[OPT_BURST_DOCS - OPT_KEY] = V_REPORT,
 		[OPT_BURST_WINDOW - OPT_KEY] = V_REPORT,
+		[OPT_SYSLOG - OPT_KEY] = V_VERIFY | V_SHOW,
 	};
 	int c, r, idx;
 
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
-		if (c >= OPT_KEY && c <= OPT_BURST_WINDOW &&
+		if (c >= OPT_KEY && c <= OPT_SYSLOG &&
 		    !(allowed[c - OPT_KEY] & (1u << o->verb)))
 			return vaultctl_usage_error(o->what, "'vaultctl %s' has "
 						    "no option '--%s'", o->what,
@@ -612,6 +628,9 @@ static int parse_options(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_JSON:
 			o->json = true;
+			break;
+		case OPT_SYSLOG:
+			o->syslog = optarg;
 			break;
 		case OPT_BURST_DOCS:
 			r = parse_count(o, "--burst-docs", optarg, 1000000,
@@ -2003,12 +2022,67 @@ static int common_record(void *arg, const struct audit_record *r,
 
 	switch (w->o->verb) {
 	case VERB_SHOW:
-		return show_record(arg, r, pos);
+		/* --syslog: the forwarded records are shown instead */
+		return w->o->syslog != NULL ? 0 : show_record(arg, r, pos);
 	case VERB_REPORT:
 		return report_record(arg, r, pos);
 	default:
 		return 0;
 	}
+}
+
+/* ---- --syslog FILE (tools/audit-syslog.h) ---- */
+
+static void syslog_note(void *arg, const char *text)
+{
+	struct walk *w = arg;
+
+	if (w->o->verb == VERB_VERIFY)
+		printf("note: syslog: %s\n", text);
+	else
+		note("syslog: %s", text);
+}
+
+/*
+ * Compare with (verify) or show (show) the forwarded copy; its damage
+ * findings join the walk's.  0, or -1 after printing why.
+ */
+static int syslog_run(struct walk *w, int dfd, const uint8_t *sk,
+		      const uint8_t *pk, const struct auditverify_summary *sum)
+{
+	static const struct audit_syslog_callbacks cb = {
+		.record = show_record,
+		.finding = common_finding,
+		.note = syslog_note,
+	};
+	const struct opts *o = w->o;
+	const uint8_t *vid = sum->segments > 0 ? sum->vault_id : NULL;
+	struct audit_syslog_summary ss;
+	int r;
+
+	if (o->verb == VERB_VERIFY)
+		r = audit_syslog_verify(dfd, o->syslog, sk, pk, vid, &cb, w,
+					&ss);
+	else
+		r = audit_syslog_records(o->syslog, sk, pk, vid, &cb, w, &ss);
+	if (r == 0 && w->err != 0)
+		r = w->err;
+	if (r == 0)
+		return 0;
+	if (r == -ENODATA)
+		vaultctl_error("no forwarded access log of this vault in '%s' "
+			       "(%" PRIu64 " lines, %" PRIu64 " forwarded items "
+			       "of other vaults); give the file the collector "
+			       "writes the vaultfs-audit messages to", o->syslog,
+			       ss.collect.lines, ss.other_vault);
+	else if (r == -EKEYREJECTED)
+		vaultctl_error("wrong key: no forwarded segment header in '%s' "
+			       "is sealed to auditor key '%s'", o->syslog,
+			       o->keyfile);
+	else if (r < 0)
+		vaultctl_error("cannot read the forwarded copy '%s': %s",
+			       o->syslog, strerror(-r));
+	return -1;
 }
 
 static int run(struct opts *o)
@@ -2038,6 +2112,9 @@ static int run(struct opts *o)
 
 	status = VAULTCTL_EXIT_FAILURE;
 	r = auditverify_run(dfd, sk, pk, NULL, &cb, &w, &sum);
+	if (r == 0 && w.err == 0 && o->syslog != NULL &&
+	    syslog_run(&w, dfd, sk, pk, &sum) < 0)
+		goto out;
 	seal_secret_free(sk);
 	sk = NULL;
 	if (r == 0 && w.err != 0)
@@ -2065,7 +2142,7 @@ static int run(struct opts *o)
 		if (w.printed > VERIFY_PRINT_MAX)
 			printf("... %" PRIu64 " more findings not listed\n",
 			       w.printed - VERIFY_PRINT_MAX);
-		if (sum.segments == 0) {
+		if (sum.segments == 0 && w.damage == 0) {
 			printf("the access log in '%s' is empty: no segments\n",
 			       dir);
 		} else if (w.damage == 0) {

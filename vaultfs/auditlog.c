@@ -42,6 +42,8 @@ struct auditlog {
 	int fd;				/* current segment; -1 between two */
 	enum audit_segment_kind kind;
 	uint64_t max_bytes;
+	void (*copy)(void *, uint64_t, uint64_t, const uint8_t *, size_t);
+	void *copy_arg;
 	uint8_t vault_id[AUDITREC_VAULT_ID_BYTES];
 	uint8_t pk[AUDITREC_PK_BYTES];
 	uint64_t segment;		/* current (or last) segment number */
@@ -449,6 +451,8 @@ static int segment_create(struct auditlog *log, uint64_t number,
 	log->records = 0;
 	auditrec_chain(raw, sizeof(raw), log->chain);
 	head_write(log);
+	if (log->copy != NULL)
+		log->copy(log->copy_arg, number, 0, raw, sizeof(raw));
 	return 0;
 
 fail_file:
@@ -528,6 +532,9 @@ static int write_record(struct auditlog *log, const struct audit_record *in,
 	log->size += len;
 	memcpy(log->chain, chain, sizeof(chain));
 	auditrec_evolve(log->sec->k);
+	if (log->copy != NULL)
+		log->copy(log->copy_arg, log->segment, log->next_seq,
+			  log->frame, len);
 	if (seq != NULL)
 		*seq = log->next_seq;
 	log->next_seq++;
@@ -754,6 +761,10 @@ int auditlog_open(int audit_dir_fd, const struct vault_settings *s,
 	if (log->kind != AUDIT_SEG_MOUNT && log->kind != AUDIT_SEG_COMMAND)
 		vault_misuse("auditlog_open: bad segment kind");
 	log->max_bytes = opt != NULL ? opt->max_segment_bytes : 0;
+	if (opt != NULL) {
+		log->copy = opt->copy;
+		log->copy_arg = opt->copy_arg;
+	}
 	memcpy(log->vault_id, s->vault_id, sizeof(log->vault_id));
 	memcpy(log->pk, s->auditor_pk, sizeof(log->pk));
 	log->sec = seal_secret_alloc(sizeof(*log->sec));

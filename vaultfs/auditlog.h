@@ -65,6 +65,7 @@
 #ifndef VAULTFS_AUDITLOG_H
 #define VAULTFS_AUDITLOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "auditrec.h"
@@ -79,6 +80,18 @@
 struct auditlog_options {
 	enum audit_segment_kind kind;	/* 0 = AUDIT_SEG_MOUNT */
 	uint64_t max_segment_bytes;	/* 0 = one segment for the lifetime */
+	/*
+	 * Optional (NULL: none): called with the exact bytes written, after
+	 * each segment header is in place (seq 0, AUDITREC_HEADER_BYTES
+	 * bytes) and after each record is written (its seq, the whole
+	 * frame), in log order, under the log's lock: it must be quick and
+	 * must not call back into the log.  bytes are valid during the call
+	 * only; they hold no plaintext.  For copies kept off the machine
+	 * (auditfwd.h).
+	 */
+	void (*copy)(void *arg, uint64_t segment, uint64_t seq,
+		     const uint8_t *bytes, size_t len);
+	void *copy_arg;
 };
 
 /* Where the log stands: an anchor worth sending off the machine. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #define BAD_MAX 128
 
@@ -15,11 +16,14 @@ void mountopts_init(struct mount_opts *o)
 	o->direct_io = false;
 	o->timeout = 10.0;
 	o->fuse = NULL;
+	o->audit_syslog = NULL;
+	o->shared = false;
 }
 
 void mountopts_release(struct mount_opts *o)
 {
 	free(o->fuse);
+	free(o->audit_syslog);
 	mountopts_init(o);
 }
 
@@ -60,9 +64,30 @@ static int parse_timeout(const char *v, size_t len, double *out)
 	return 0;
 }
 
+/*
+ * audit_syslog=SOCKET: an absolute path (the daemon changes to / when it
+ * detaches and may reconnect later) that fits in sun_path.
+ */
+static int parse_socket(const char *v, size_t len, char **out)
+{
+	struct sockaddr_un sa;
+	char *p;
+
+	if (len == 0 || v[0] != '/' || len >= sizeof(sa.sun_path))
+		return -EINVAL;
+	p = strndup(v, len);
+	if (p == NULL)
+		return -ENOMEM;
+	free(*out);
+	*out = p;
+	return 0;
+}
+
 int mountopts_parse(struct mount_opts *o, const char *list, const char **bad)
 {
 	static const char timeout_key[] = "cache_timeout=";
+	static const char syslog_key[] = "audit_syslog=";
+	static const char default_socket[] = "/dev/log";
 	const char *p = list;
 
 	while (*p) {
@@ -78,8 +103,20 @@ int mountopts_parse(struct mount_opts *o, const char *list, const char **bad)
 			o->writeback = false;
 		} else if (is(p, len, "direct_io")) {
 			o->direct_io = true;
+		} else if (is(p, len, "allow_other")) {
+			o->shared = true;	/* and libfuse's too */
+			r = append(&o->fuse, p, len);
 		} else if (is(p, len, "default_permissions")) {
-			/* always on */
+			/* the daemon always checks (perm.h) */
+		} else if (is(p, len, "audit_syslog")) {
+			r = parse_socket(default_socket,
+					 sizeof(default_socket) - 1,
+					 &o->audit_syslog);
+		} else if (len >= sizeof(syslog_key) - 1 &&
+			   !memcmp(p, syslog_key, sizeof(syslog_key) - 1)) {
+			r = parse_socket(p + sizeof(syslog_key) - 1,
+					 len - (sizeof(syslog_key) - 1),
+					 &o->audit_syslog);
 		} else if (len >= sizeof(timeout_key) - 1 &&
 			   !memcmp(p, timeout_key, sizeof(timeout_key) - 1)) {
 			r = parse_timeout(p + sizeof(timeout_key) - 1,

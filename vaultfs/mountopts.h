@@ -9,7 +9,13 @@
  *                              and write reaches the daemon, so the
  *                              access log counts bytes exactly (slower;
  *                              shared writable mmap is not available)
- *   default_permissions        accepted; always on anyway
+ *   default_permissions        accepted; the daemon always makes the
+ *                              permission checks itself (perm.h)
+ *   allow_other                passed on to libfuse, and noted (shared)
+ *   audit_syslog[=SOCKET]      forward each access-log frame (sealed,
+ *                              base64) to the syslog socket SOCKET, an
+ *                              absolute path (default /dev/log);
+ *                              auditfwd.h
  */
 #ifndef VAULTFS_MOUNTOPTS_H
 #define VAULTFS_MOUNTOPTS_H
@@ -21,6 +27,8 @@ struct mount_opts {
 	bool writeback;
 	bool direct_io;
 	double timeout;		/* seconds */
+	bool shared;		/* allow_other: several accounts use it */
+	char *audit_syslog;	/* socket path, or NULL: no forwarding; malloc'd */
 	char *fuse;		/* comma list for libfuse, or NULL; malloc'd */
 };
 
@@ -36,7 +44,7 @@ void mountopts_init(struct mount_opts *o) __attribute__((nonnull));
 int mountopts_parse(struct mount_opts *o, const char *list, const char **bad)
 	__attribute__((nonnull(1, 2), warn_unused_result));
 
-/* Free o->fuse and reset to defaults. */
+/* Free o->fuse and o->audit_syslog and reset to defaults. */
 void mountopts_release(struct mount_opts *o) __attribute__((nonnull));
 
 #endif

@@ -40,8 +40,38 @@ int main(void)
 		   "  names the item (%s)", bad ? bad : "(null)");
 	}
 	ok(o.timeout == 2.5, "a rejected value leaves the old one");
+
+	/* audit_syslog[=SOCKET] */
+	ok(o.audit_syslog == NULL, "audit_syslog off by default");
+	is_int(mountopts_parse(&o, "audit_syslog", &bad), 0, "audit_syslog");
+	ok(o.audit_syslog && !strcmp(o.audit_syslog, "/dev/log"),
+	   "  defaults to /dev/log");
+	is_int(mountopts_parse(&o, "ro,audit_syslog=/run/x/log.sock", &bad), 0,
+	       "audit_syslog=SOCKET");
+	ok(o.audit_syslog && !strcmp(o.audit_syslog, "/run/x/log.sock"),
+	   "  the last one wins");
+	ok(o.fuse && !strstr(o.fuse, "audit_syslog"),
+	   "  and is not passed on (%s)", o.fuse ? o.fuse : "(null)");
+	{
+		static const char *const sbad[] = {
+			"audit_syslog=", "audit_syslog=log.sock",
+			"audit_syslog=/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			"/long-enough-not-to-fit-sun_path",
+		};
+		for (size_t i = 0; i < sizeof(sbad) / sizeof(sbad[0]); i++) {
+			bad = NULL;
+			is_int(mountopts_parse(&o, sbad[i], &bad), -EINVAL,
+			       "rejects '%.30s' (empty, relative, too long)",
+			       sbad[i]);
+			ok(bad && !strncmp(bad, "audit_syslog=", 13),
+			   "  names the item");
+		}
+	}
+	ok(!strcmp(o.audit_syslog, "/run/x/log.sock"), "  and keeps the old one");
 	mountopts_release(&o);
-	ok(o.fuse == NULL && o.writeback, "release resets");
+	ok(o.fuse == NULL && o.writeback && o.audit_syslog == NULL,
+	   "release resets");
 
 	/* a long unknown item is passed through intact */
 	char big[600];
