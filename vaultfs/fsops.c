@@ -29,6 +29,7 @@
 #include "access.h"
 #include "log.h"
 #include "names.h"
+#include "perm.h"
 #include "../keys/keystore.h"
 
 struct inode {
@@ -65,6 +66,8 @@ struct inode {
 };
 
 struct handle {
+	struct fsops *fs;
+	struct handle *prev, *next;	/* fs->handles, its lock */
 	struct inode *inode;
 	int flags;			/* open(2) flags */
 	uint64_t bytes_read;
@@ -89,6 +92,10 @@ struct fsops {
 	 * Order: inode lock, then this, then the table lock. */
 	pthread_rwlock_t names_lock;
 	pthread_mutex_t table_lock;
+	/* Open files, so that those still open when the daemon stops get
+	 * their close record. */
+	pthread_mutex_t handles_lock;
+	struct handle *handles;
 	struct inode **buckets;
 	size_t nbuckets;
 	size_t ninodes;
@@ -96,13 +103,17 @@ struct fsops {
 	const struct keystore *ks;
 	const struct names_key *nk;
 	struct auditlog *log;
+	struct fuse_session *se;	/* for cache invalidations */
+	unsigned invals;		/* invalidation threads running */
 	bool root_owns;
+	bool shared;
 	bool writeback;
 	bool direct_io;
 	double timeout;
 };
 
 #define ENC_BUF NAMES_ENC_MAX
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static struct fsops *fs_of(fuse_req_t req)
 {
@@ -396,10 +407,9 @@ static bool known_doc_id(struct fsops *fs, const struct stat *st,
  * Append a record for req.  Returns the log's error: callers refuse the
  * access when the log cannot be written (fail closed).
  */
-static int audit(fuse_req_t req, const struct rec *rc)
+static int audit_as(struct fsops *fs, const struct fuse_ctx *ctx,
+		    const struct rec *rc)
 {
-	struct fsops *fs = fs_of(req);
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	uint8_t id[CONTAINER_DOC_ID_BYTES];
 	bool have_id = false;
 	char *path = NULL, *path2 = NULL;
@@ -441,6 +451,11 @@ static int audit(fuse_req_t req, const struct rec *rc)
 	free(path);
 	free(path2);
 	return r;
+}
+
+static int audit(fuse_req_t req, const struct rec *rc)
+{
+	return audit_as(fs_of(req), fuse_req_ctx(req), rc);
 }
 
 /* Record a failed authentication (best effort: the error goes out anyway). */
@@ -788,6 +803,155 @@ static int inode_stat(struct fsops *fs, fuse_req_t req, struct inode *in,
 	return 0;
 }
 
+/* ---- permissions ------------------------------------------------------------- */
+
+/*
+ * The daemon makes the permission checks itself (perm.h) instead of the
+ * kernel's default_permissions, so that a refused access reaches it and is
+ * recorded as "denied".  The caller's supplementary groups cost a read of
+ * /proc: they are fetched only when a check may depend on them.
+ */
+struct cred {
+	struct perm_cred c;
+	fuse_req_t req;
+	bool have_groups;
+	gid_t *groups;			/* malloc'd when more than fit below */
+	gid_t some[32];
+};
+
+static void cred_init(struct cred *cr, fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	memset(cr, 0, sizeof(*cr));
+	cr->c.uid = ctx->uid;
+	cr->c.gid = ctx->gid;
+	cr->req = req;
+}
+
+static void cred_release(struct cred *cr)
+{
+	if (cr->groups != cr->some)
+		free(cr->groups);
+}
+
+/* cr, able to judge a file owned by st (or to join group g). */
+static const struct perm_cred *cred_for(struct cred *cr, uid_t uid, gid_t gid)
+{
+	int n;
+
+	if (cr->have_groups || cr->c.uid == 0 || cr->c.uid == uid ||
+	    cr->c.gid == gid)
+		return &cr->c;
+	cr->have_groups = true;
+	n = fuse_req_getgroups(cr->req, (int)ARRAY_SIZE(cr->some), cr->some);
+	cr->groups = cr->some;
+	if (n > (int)ARRAY_SIZE(cr->some)) {
+		gid_t *g = malloc((size_t)n * sizeof(*g));
+
+		if (g) {
+			int m = fuse_req_getgroups(cr->req, n, g);
+
+			if (m > 0 && m <= n) {
+				cr->groups = g;
+				n = m;
+			} else {
+				free(g);
+				n = (int)ARRAY_SIZE(cr->some);
+			}
+		} else {
+			n = (int)ARRAY_SIZE(cr->some);
+		}
+	}
+	if (n > 0) {
+		cr->c.groups = cr->groups;
+		cr->c.ngroups = (size_t)n;
+	}
+	return &cr->c;
+}
+
+#define CRED(cr, st) cred_for((cr), (st)->st_uid, (st)->st_gid)
+
+/* Mode and owner of in's backing entry (no header read). */
+static int inode_perm_stat(struct fsops *fs, struct inode *in, struct stat *st)
+{
+	struct loc l;
+	int r = loc_get(fs, in, &l);
+
+	if (r < 0)
+		return r;
+	r = loc_stat(&l, st);
+	loc_put(fs, &l);
+	return r < 0 ? r : same_inode(in, st);
+}
+
+/*
+ * Record that the request was refused with r (what it tried in detail)
+ * and return r.  A log that cannot be written changes nothing: it is
+ * refused anyway.
+ */
+static int denied(fuse_req_t req, struct inode *in, const char *name,
+		  struct inode *in2, const char *name2, const char *detail,
+		  uint32_t open_flags, int r)
+{
+	(void)audit(req, &(struct rec){ .event = AUDIT_EV_DENIED, .in = in,
+		    .name = name, .in2 = in2, .name2 = name2, .result = r,
+		    .detail = detail, .open_flags = open_flags });
+	return r;
+}
+
+/* May the caller open in with flags?  Records a refusal. */
+static int may_open(fuse_req_t req, struct inode *in, int flags)
+{
+	struct stat st;
+	struct cred cr;
+	int r = inode_perm_stat(fs_of(req), in, &st);
+
+	cred_init(&cr, req);
+	if (r == 0 && (r = perm_may_open(CRED(&cr, &st), &st, flags)) < 0)
+		r = denied(req, in, NULL, NULL, NULL, "open", (uint32_t)flags, r);
+	cred_release(&cr);
+	return r;
+}
+
+/*
+ * On a shared mount, entries in a directory that not everyone may search
+ * are not cached by the kernel: without default_permissions it checks
+ * nothing on a path walk through cached entries, so each walk must come
+ * here (op_lookup).  A mount only its owner may use needs no such care.
+ */
+static double entry_timeout(struct fsops *fs, const struct stat *dirst)
+{
+	return !fs->shared || (dirst->st_mode & 0111) == 0111 ? fs->timeout : 0;
+}
+
+/*
+ * New entries belong to the caller when the daemon runs as root, with
+ * the group and mode Linux would give them (setgid directories).
+ */
+static int give_to_caller(struct fsops *fs, struct cred *cr,
+			  const struct stat *dirst, int dirfd,
+			  const char *backing, mode_t mode)
+{
+	struct stat st;
+	mode_t m;
+	gid_t gid;
+
+	if (!fs->root_owns)
+		return 0;
+	perm_new_owner(cred_for(cr, dirst->st_uid, dirst->st_gid), dirst,
+		       mode, &gid, &m);
+	if (fchownat(dirfd, backing, cr->c.uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	/* chown(2) drops set-id bits the caller asked for: put them back. */
+	if (fstatat(dirfd, backing, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISLNK(st.st_mode) && (st.st_mode & 07777) != (m & 07777) &&
+	    fchmodat(dirfd, backing, m & 07777, 0) < 0)
+		return -errno;
+	return 0;
+}
+
 /*
  * Look backing entry up in dir and fill e.  0 or -errno.  A document just
  * created for this entry may be handed over in *adopt (with its descriptor
@@ -795,9 +959,9 @@ static int inode_stat(struct fsops *fs, fuse_req_t req, struct inode *in,
  * is then set to NULL; it saves reading back the header just written.
  */
 static int lookup_adopt(struct fsops *fs, fuse_req_t req, struct inode *dir,
-			const char *name, const char *backing,
-			struct fuse_entry_param *e, struct doc **adopt,
-			int adopt_fd)
+			const struct stat *dirst, const char *name,
+			const char *backing, struct fuse_entry_param *e,
+			struct doc **adopt, int adopt_fd)
 {
 	struct inode *in;
 	int fd, r;
@@ -846,33 +1010,102 @@ static int lookup_adopt(struct fsops *fs, fuse_req_t req, struct inode *dir,
 	}
 	e->ino = ino_of(fs, in);
 	e->attr_timeout = fs->timeout;
-	e->entry_timeout = fs->timeout;
+	e->entry_timeout = entry_timeout(fs, dirst);
 	return 0;
 }
 
 static int do_lookup(struct fsops *fs, fuse_req_t req, struct inode *dir,
-		     const char *name, const char *backing,
-		     struct fuse_entry_param *e)
+		     const struct stat *dirst, const char *name,
+		     const char *backing, struct fuse_entry_param *e)
 {
-	return lookup_adopt(fs, req, dir, name, backing, e, NULL, -1);
+	return lookup_adopt(fs, req, dir, dirst, name, backing, e, NULL, -1);
 }
 
-/* New entries belong to the caller when the daemon runs as root. */
-static int give_to_caller(struct fsops *fs, fuse_req_t req, struct inode *dir,
-			  int dirfd, const char *backing)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct stat pst;
-	gid_t gid = ctx->gid;
+/* ---- kernel cache invalidation ------------------------------------------ */
 
-	if (!fs->root_owns)
-		return 0;
-	if (fstatat(dir->fd, "", &pst, AT_EMPTY_PATH) == 0 &&
-	    (pst.st_mode & S_ISGID))
-		gid = pst.st_gid;
-	if (fchownat(dirfd, backing, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	return 0;
+struct inval {
+	struct fsops *fs;
+	struct inode *dir;		/* holds a lookup reference */
+	size_t n;
+	char **names;
+};
+
+static void *inval_thread(void *arg)
+{
+	struct inval *iv = arg;
+	struct fsops *fs = iv->fs;
+
+	for (size_t i = 0; i < iv->n; i++) {
+		(void)fuse_lowlevel_notify_inval_entry(fs->se,
+			ino_of(fs, iv->dir), iv->names[i], strlen(iv->names[i]));
+		free(iv->names[i]);
+	}
+	inode_forget(fs, iv->dir, 1);
+	free(iv->names);
+	free(iv);
+	__atomic_sub_fetch(&fs->invals, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Make the kernel forget its cached entries in dir (only that name, or
+ * all it may have), so that the next path walk through them comes to
+ * op_lookup and its permission check: after dir stopped being searchable
+ * by everyone.  From another thread: the kernel holds locks of dir until
+ * the request that changed it is answered.
+ */
+static void inval_entries(struct fsops *fs, struct inode *dir, const char *only)
+{
+	struct inval *iv = calloc(1, sizeof(*iv));
+	size_t cap = 0;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (!iv || !fs->se)
+		goto fail;
+	iv->fs = fs;
+	iv->dir = dir;
+	pthread_mutex_lock(&fs->table_lock);
+	for (size_t b = 0; b < fs->nbuckets && !only; b++)
+		for (struct inode *in = fs->buckets[b]; in; in = in->next) {
+			if (in->parent != dir || !in->name)
+				continue;
+			if (iv->n == cap) {
+				char **nn = realloc(iv->names, (cap * 2 + 16) *
+						    sizeof(*nn));
+
+				if (!nn)
+					continue;
+				iv->names = nn;
+				cap = cap * 2 + 16;
+			}
+			if ((iv->names[iv->n] = strdup(in->name)))
+				iv->n++;
+		}
+	if (only && (iv->names = malloc(sizeof(*iv->names))) &&
+	    (iv->names[0] = strdup(only)))
+		iv->n = 1;
+	dir->nlookup++;
+	pthread_mutex_unlock(&fs->table_lock);
+	__atomic_add_fetch(&fs->invals, 1, __ATOMIC_ACQUIRE);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, inval_thread, iv) != 0) {
+		pthread_attr_destroy(&attr);
+		__atomic_sub_fetch(&fs->invals, 1, __ATOMIC_RELEASE);
+		for (size_t i = 0; i < iv->n; i++)
+			free(iv->names[i]);
+		free(iv->names);
+		inode_forget(fs, dir, 1);
+		goto fail;
+	}
+	pthread_attr_destroy(&attr);
+	return;
+fail:
+	free(iv);
+	vlog(LOG_WARNING, "cannot make the kernel forget cached entries of "
+	     "directory inode %ju: they stay until their timeout",
+	     (uintmax_t)dir->ino);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -901,7 +1134,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 static void op_destroy(void *userdata)
 {
-	(void)userdata;	/* fsops_free() releases everything after the loop */
+	struct fsops *fs = userdata;
+
+	/* fsops_free() releases everything after the loop; invalidation
+	 * threads use the session, which ends after this returns. */
+	while (__atomic_load_n(&fs->invals, __ATOMIC_ACQUIRE) > 0)
+		usleep(1000);
 }
 
 /* ---- lookups and attributes -------------------------------------------- */
@@ -912,16 +1150,24 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct inode *dir = inode_of(req, parent);
 	struct fuse_entry_param e;
 	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
+	struct stat dirst;
+	struct cred cr;
 	bool is_long;
 	int r;
 
-	r = enc_name(fs, req, dir, name, enc, backing, &is_long);
+	cred_init(&cr, req);
+	r = fstat(dir->fd, &dirst) < 0 ? -errno : 0;
+	if (r == 0 && (r = perm_check(CRED(&cr, &dirst), &dirst, PERM_X)) < 0)
+		r = denied(req, dir, name, NULL, NULL, "lookup", 0, r);
+	cred_release(&cr);
 	if (r == 0)
-		r = do_lookup(fs, req, dir, name, backing, &e);
+		r = enc_name(fs, req, dir, name, enc, backing, &is_long);
+	if (r == 0)
+		r = do_lookup(fs, req, dir, &dirst, name, backing, &e);
 	if (r == -ENOENT) {
 		/* negative entry, cached like positive ones */
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = fs->timeout;
+		e.entry_timeout = entry_timeout(fs, &dirst);
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -958,6 +1204,26 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, kerr(r));
 	else
 		fuse_reply_attr(req, &st, fs->timeout);
+}
+
+/* access(2) and chdir(2): the kernel asks, having no permissions of its own. */
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct inode *in = inode_of(req, ino);
+	struct stat st;
+	struct cred cr;
+	char detail[32];
+	int r = inode_perm_stat(fs_of(req), in, &st);
+
+	cred_init(&cr, req);
+	if (r == 0 && (r = perm_check(CRED(&cr, &st), &st, mask)) < 0) {
+		snprintf(detail, sizeof(detail), "access %s%s%s",
+			 (mask & PERM_R) ? "r" : "", (mask & PERM_W) ? "w" : "",
+			 (mask & PERM_X) ? "x" : "");
+		r = denied(req, in, NULL, NULL, NULL, detail, 0, r);
+	}
+	cred_release(&cr);
+	fuse_reply_err(req, kerr(r));
 }
 
 static int open_doc(struct fsops *fs, struct inode *in, bool write);
@@ -1060,6 +1326,75 @@ static int audit_setattr(fuse_req_t req, struct inode *in,
 	return r;
 }
 
+/*
+ * May the caller make the changes in valid?  Fills *mode with the mode to
+ * set (Linux drops S_ISGID for a non-member); records a refusal.  Two
+ * requests the kernel makes on its own behalf, with the credentials of
+ * whoever caused them, are let through for anyone with write permission:
+ * the writeback cache's mtime flush (mtime and ctime alone, as a
+ * "touch -m -d" also looks) and the clearing of set-id bits after a
+ * write or truncation.
+ */
+static int may_setattr(fuse_req_t req, struct inode *in,
+		       const struct stat *attr, int valid,
+		       const struct fuse_file_info *fi, mode_t *mode,
+		       mode_t *oldmode)
+{
+	const struct handle *h = fi ? (const struct handle *)(uintptr_t)fi->fh
+				    : NULL;
+	bool wh = h && in->type == S_IFREG && (h->flags & O_ACCMODE) != O_RDONLY;
+	unsigned pv = 0;
+	struct stat st;
+	struct cred cr;
+	mode_t m;
+	int r = inode_perm_stat(fs_of(req), in, &st);
+
+	if (r < 0)
+		return r;
+	*oldmode = st.st_mode;
+	if (valid & FUSE_SET_ATTR_MODE)
+		pv |= PERM_SET_MODE;
+	if (valid & FUSE_SET_ATTR_UID)
+		pv |= PERM_SET_UID;
+	if (valid & FUSE_SET_ATTR_GID)
+		pv |= PERM_SET_GID;
+	if (valid & FUSE_SET_ATTR_SIZE)
+		pv |= PERM_SET_SIZE;
+	if (valid & FUSE_SET_ATTR_ATIME_NOW)
+		pv |= PERM_SET_ATIME_NOW;
+	else if (valid & FUSE_SET_ATTR_ATIME)
+		pv |= PERM_SET_ATIME;
+	/* With the writeback cache (ctime given) the kernel hands "now" as
+	 * an explicit mtime: beside an atime of now it is a touch. */
+	if ((valid & FUSE_SET_ATTR_MTIME_NOW) ||
+	    ((valid & FUSE_SET_ATTR_MTIME) && (valid & FUSE_SET_ATTR_CTIME) &&
+	     (valid & FUSE_SET_ATTR_ATIME_NOW)))
+		pv |= PERM_SET_MTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_MTIME)
+		pv |= PERM_SET_MTIME;
+	cred_init(&cr, req);
+	CRED(&cr, &st);
+	if (valid & FUSE_SET_ATTR_GID)
+		cred_for(&cr, st.st_uid, attr->st_gid);
+	m = attr->st_mode & 07777;
+	if ((pv & PERM_SET_MODE) && m != (st.st_mode & 07777) &&
+	    (m | S_ISUID | S_ISGID) == ((st.st_mode & 07777) | S_ISUID | S_ISGID) &&
+	    !(m & ~st.st_mode & (S_ISUID | S_ISGID)) &&
+	    (wh || perm_check(&cr.c, &st, PERM_W) == 0))
+		pv &= ~PERM_SET_MODE;		/* set-id bits cleared */
+	if ((pv & ~PERM_SET_MTIME) == 0 && (pv & PERM_SET_MTIME) &&
+	    (valid & FUSE_SET_ATTR_CTIME) &&
+	    (wh || perm_check(&cr.c, &st, PERM_W) == 0))
+		pv = 0;				/* the writeback flush */
+	r = perm_setattr(&cr.c, &st, pv, attr, wh, mode);
+	if (r == 0 && !(pv & PERM_SET_MODE))
+		*mode = attr->st_mode;
+	cred_release(&cr);
+	if (r == -EACCES || r == -EPERM)
+		r = denied(req, in, NULL, NULL, NULL, "setattr", 0, r);
+	return r;
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int valid, struct fuse_file_info *fi)
 {
@@ -1067,8 +1402,14 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct inode *in = inode_of(req, ino);
 	struct stat st;
 	char path[64];
-	int fd = -1, r = 0;
+	mode_t mode = attr->st_mode, oldmode;
+	int fd = -1, r;
 
+	r = may_setattr(req, in, attr, valid, fi, &mode, &oldmode);
+	if (r < 0) {
+		fuse_reply_err(req, kerr(r));
+		return;
+	}
 	if (valid & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		fd = inode_open(fs, in, O_PATH);
 		if (fd < 0) {
@@ -1078,10 +1419,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	if (valid & FUSE_SET_ATTR_MODE) {
 		proc_path(path, fd);
-		if (in->type != S_IFLNK && chmod(path, attr->st_mode) < 0) {
+		if (in->type != S_IFLNK && chmod(path, mode) < 0) {
 			r = -errno;
 			goto out;
 		}
+		if (fs->shared && in->type == S_IFDIR &&
+		    (oldmode & 0111) == 0111 && (mode & 0111) != 0111)
+			inval_entries(fs, in, NULL);
 	}
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
@@ -1197,25 +1541,40 @@ static void drop_side(struct inode *dir, const char *backing, bool is_long)
 		backing_remove_longname(dir->fd, backing);
 }
 
+/* May the caller add name to dir?  Records a refusal; fills *dirst. */
+static int may_create(fuse_req_t req, struct cred *cr, struct inode *dir,
+		      const char *name, struct stat *dirst)
+{
+	int r = fstat(dir->fd, dirst) < 0 ? -errno : 0;
+
+	if (r == 0 && (r = perm_may_create(CRED(cr, dirst), dirst)) < 0)
+		r = denied(req, dir, name, NULL, NULL, "create an entry", 0, r);
+	return r;
+}
+
 static int make_node(fuse_req_t req, struct inode *dir, const char *name,
 		     mode_t mode, const char *link, struct fuse_entry_param *e)
 {
 	struct fsops *fs = fs_of(req);
 	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
+	struct stat dirst;
+	struct cred cr;
 	bool is_long;
 	int r;
 
-	r = enc_name(fs, req, dir, name, enc, backing, &is_long);
+	cred_init(&cr, req);
+	r = may_create(req, &cr, dir, name, &dirst);
+	if (r == 0)
+		r = enc_name(fs, req, dir, name, enc, backing, &is_long);
 	if (r < 0)
-		return r;
+		goto out;
 	if (is_long) {
 		/* The side file exists before the entry, so a crash leaves
 		 * at worst an orphan side file, never a nameless entry. */
-		if (faccessat(dir->fd, backing, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			return -EEXIST;
-		r = backing_write_longname(dir->fd, backing, enc);
-		if (r < 0)
-			return r;
+		r = -EEXIST;
+		if (faccessat(dir->fd, backing, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    (r = backing_write_longname(dir->fd, backing, enc)) < 0)
+			goto out;
 	}
 	if (S_ISDIR(mode)) {
 		uint8_t id[NAMES_DIRID_BYTES];
@@ -1238,11 +1597,13 @@ static int make_node(fuse_req_t req, struct inode *dir, const char *name,
 			r = -errno;
 	}
 	if (r == 0)
-		r = give_to_caller(fs, req, dir, dir->fd, backing);
+		r = give_to_caller(fs, &cr, &dirst, dir->fd, backing, mode);
 	if (r == 0)
-		r = do_lookup(fs, req, dir, name, backing, e);
+		r = do_lookup(fs, req, dir, &dirst, name, backing, e);
 	if (r < 0 && r != -EEXIST && is_long)
 		drop_side(dir, backing, true);
+out:
+	cred_release(&cr);
 	return r;
 }
 
@@ -1362,10 +1723,16 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct inode *dir = inode_of(req, newparent);
 	struct fuse_entry_param e;
 	char enc[ENC_BUF], backing[NAMES_BACKING_MAX], path[64];
+	struct stat dirst;
+	struct cred cr;
 	bool is_long;
 	int fd, r;
 
-	r = enc_name(fs, req, dir, newname, enc, backing, &is_long);
+	cred_init(&cr, req);
+	r = may_create(req, &cr, dir, newname, &dirst);
+	cred_release(&cr);
+	if (r == 0)
+		r = enc_name(fs, req, dir, newname, enc, backing, &is_long);
 	if (r < 0)
 		goto out;
 	if (is_long && (r = backing_write_longname(dir->fd, backing, enc)) < 0)
@@ -1388,10 +1755,32 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		}
 	}
 	close(fd);
-	r = do_lookup(fs, req, dir, newname, backing, &e);
+	r = do_lookup(fs, req, dir, &dirst, newname, backing, &e);
 out:
 	reply_new_entry(req, r, &e, &(struct rec){ .event = AUDIT_EV_LINK,
 			.in = in, .in2 = dir, .name2 = newname });
+}
+
+/*
+ * May the caller remove victim from dir?  A refusal turns rc into the
+ * record of a denied access.
+ */
+static int may_delete(fuse_req_t req, struct inode *dir,
+		      const struct stat *victim, struct rec *rc)
+{
+	struct stat dirst;
+	struct cred cr;
+	int r = fstat(dir->fd, &dirst) < 0 ? -errno : 0;
+
+	cred_init(&cr, req);
+	if (r == 0)
+		r = perm_may_delete(CRED(&cr, &dirst), &dirst, victim);
+	cred_release(&cr);
+	if (r == -EACCES || r == -EPERM) {
+		rc->detail = auditrec_event_name(rc->event);
+		rc->event = AUDIT_EV_DENIED;
+	}
+	return r;
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -1409,6 +1798,8 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = -errno;
 	if (r == 0 && known_doc_id(fs, &st, id))
 		rc.doc_id = id;
+	if (r == 0)
+		r = may_delete(req, dir, &st, &rc);
 	r = audit_before(req, &rc, r);
 	if (r == 0) {
 		pthread_rwlock_wrlock(&fs->names_lock);
@@ -1437,6 +1828,10 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	r = enc_name(fs, req, dir, name, enc, backing, &is_long);
 	if (r == 0 && fstatat(dir->fd, backing, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
+	if (r == 0 && !S_ISDIR(st.st_mode))
+		r = -ENOTDIR;
+	if (r == 0)
+		r = may_delete(req, dir, &st, &rc);
 	r = audit_before(req, &rc, r);
 	if (r < 0)
 		goto out;
@@ -1451,6 +1846,35 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		drop_side(dir, backing, is_long);
 out:
 	fuse_reply_err(req, kerr(r));
+}
+
+/* May the caller rename src from dir to nbacking in ndir?  As may_delete(). */
+static int may_rename(fuse_req_t req, struct inode *dir, const struct stat *src,
+		      struct inode *ndir, const char *nbacking, unsigned flags,
+		      struct rec *rc)
+{
+	struct stat dirst, ndirst, tst;
+	bool target;
+	struct cred cr;
+	int r = 0;
+
+	if (fstat(dir->fd, &dirst) < 0 || fstat(ndir->fd, &ndirst) < 0)
+		return -errno;
+	target = fstatat(ndir->fd, nbacking, &tst, AT_SYMLINK_NOFOLLOW) == 0;
+	cred_init(&cr, req);
+	CRED(&cr, &dirst);
+	CRED(&cr, &ndirst);
+	CRED(&cr, src);
+	if (target)
+		CRED(&cr, &tst);
+	r = perm_may_rename(&cr.c, &dirst, src, &ndirst, target ? &tst : NULL,
+			    (flags & RENAME_EXCHANGE) ? PERM_RENAME_EXCHANGE : 0);
+	cred_release(&cr);
+	if (r == -EACCES || r == -EPERM) {
+		rc->detail = (flags & RENAME_EXCHANGE) ? "rename exchange" : "rename";
+		rc->event = AUDIT_EV_DENIED;
+	}
+	return r;
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -1477,6 +1901,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		r = -errno;
 	if (r == 0 && known_doc_id(fs, &sst, id))
 		rc.doc_id = id;
+	if (r == 0)
+		r = may_rename(req, dir, &sst, ndir, nbacking, flags, &rc);
 	r = audit_before(req, &rc, r);
 	if (r < 0)
 		goto out;
@@ -1509,6 +1935,15 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    fstatat(dir->fd, backing, &tst, AT_SYMLINK_NOFOLLOW) == 0)
 		inode_moved(fs, &tst, dir, name);
 	pthread_rwlock_unlock(&fs->names_lock);
+	/* The moved entry kept the cache time it was given where it was. */
+	if (fs->shared && fstat(ndir->fd, &tst) == 0 &&
+	    entry_timeout(fs, &tst) == 0 &&
+	    (fstat(dir->fd, &sst) < 0 || entry_timeout(fs, &sst) > 0))
+		inval_entries(fs, ndir, newname);
+	if (fs->shared && (flags & RENAME_EXCHANGE) &&
+	    fstat(dir->fd, &tst) == 0 && entry_timeout(fs, &tst) == 0 &&
+	    (fstat(ndir->fd, &sst) < 0 || entry_timeout(fs, &sst) > 0))
+		inval_entries(fs, dir, name);
 	if (is_long && !(flags & RENAME_EXCHANGE) &&
 	    !(dir == ndir && !strcmp(backing, nbacking)))
 		drop_side(dir, backing, true);
@@ -1524,9 +1959,14 @@ out:
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct inode *in = inode_of(req, ino);
-	struct dirhandle *d = calloc(1, sizeof(*d));
-	int fd;
+	struct dirhandle *d;
+	int fd = may_open(req, in, fi->flags);
 
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	d = calloc(1, sizeof(*d));
 	if (!d) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -1781,6 +2221,7 @@ static struct handle *new_handle(fuse_req_t req, struct inode *in, int flags)
 
 	if (!h)
 		return NULL;
+	h->fs = fs_of(req);
 	h->inode = in;
 	h->flags = flags;
 	h->uid = ctx->uid;
@@ -1798,16 +2239,42 @@ static struct handle *new_handle(fuse_req_t req, struct inode *in, int flags)
 	return h;
 }
 
+/* Count h among the open files (once it is handed out). */
+static void keep_handle(struct handle *h)
+{
+	struct fsops *fs = h->fs;
+
+	pthread_mutex_lock(&fs->handles_lock);
+	h->next = fs->handles;
+	if (h->next)
+		h->next->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->handles_lock);
+}
+
 static void free_handle(struct handle *h)
 {
-	if (h)
-		free(h->exe);
+	struct fsops *fs;
+
+	if (!h)
+		return;
+	fs = h->fs;
+	pthread_mutex_lock(&fs->handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else if (fs->handles == h)
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->handles_lock);
+	free(h->exe);
 	free(h);
 }
 
 static void fill_open(struct fsops *fs, struct fuse_file_info *fi,
 		      struct handle *h)
 {
+	keep_handle(h);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	/*
 	 * The page cache is dropped at each open, so what a process reads
@@ -1866,9 +2333,14 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fsops *fs = fs_of(req);
 	struct inode *in = inode_of(req, ino);
 	bool write = (fi->flags & O_ACCMODE) != O_RDONLY || fs->writeback;
-	struct handle *h = new_handle(req, in, fi->flags);
-	int r;
+	struct handle *h;
+	int r = may_open(req, in, fi->flags);
 
+	if (r < 0) {
+		fuse_reply_err(req, kerr(r));
+		return;
+	}
+	h = new_handle(req, in, fi->flags);
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -1950,12 +2422,17 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fuse_entry_param e;
 	char enc[ENC_BUF], backing[NAMES_BACKING_MAX];
 	struct doc *doc = NULL;
+	struct stat dirst, st;
 	struct inode *in;
 	struct handle *h;
+	struct cred cr;
 	bool is_long;
 	int fd = -1, r;
 
-	r = enc_name(fs, req, dir, name, enc, backing, &is_long);
+	cred_init(&cr, req);
+	r = may_create(req, &cr, dir, name, &dirst);
+	if (r == 0)
+		r = enc_name(fs, req, dir, name, enc, backing, &is_long);
 	if (r < 0)
 		goto fail;
 	if (is_long &&
@@ -1965,22 +2442,32 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	r = create_backing(dir, backing, mode & 07777, fs->ks, &fd, &doc);
 	if (r == -EEXIST && !(fi->flags & O_EXCL)) {
 		/* Lost a race with another creator: open what is there. */
-		r = do_lookup(fs, req, dir, name, backing, &e);
+		r = do_lookup(fs, req, dir, &dirst, name, backing, &e);
 		if (r < 0)
 			goto fail;
 		in = inode_of(req, e.ino);
+		r = inode_perm_stat(fs, in, &st);
+		if (r == 0 &&
+		    (r = perm_may_open(CRED(&cr, &st), &st, fi->flags)) < 0)
+			r = denied(req, in, NULL, NULL, NULL, "open",
+				   (uint32_t)fi->flags, r);
+		if (r < 0) {
+			inode_forget(fs, in, 1);
+			goto fail;
+		}
 		goto open_existing;
 	}
 	if (r < 0)
 		goto fail_side;
-	r = give_to_caller(fs, req, dir, dir->fd, backing);
+	r = give_to_caller(fs, &cr, &dirst, dir->fd, backing,
+			   S_IFREG | (mode & 07777));
 	if (r < 0) {
 		doc_close(doc);
 		close(fd);
 		unlinkat(dir->fd, backing, 0);
 		goto fail_side;
 	}
-	r = lookup_adopt(fs, req, dir, name, backing, &e, &doc, fd);
+	r = lookup_adopt(fs, req, dir, &dirst, name, backing, &e, &doc, fd);
 	if (doc) {	/* not adopted */
 		doc_close(doc);
 		close(fd);
@@ -2010,6 +2497,7 @@ open_existing:
 	}
 	fill_open(fs, fi, h);
 	fuse_reply_create(req, &e, fi);
+	cred_release(&cr);
 	return;
 fail_side:
 	if (is_long && r != -EEXIST)
@@ -2018,6 +2506,7 @@ fail_side:
 		    .name = name, .result = r,
 		    .open_flags = (uint32_t)fi->flags });
 fail:
+	cred_release(&cr);
 	fuse_reply_err(req, kerr(r));
 }
 
@@ -2181,6 +2670,7 @@ static const struct fuse_lowlevel_ops ops = {
 	.forget = op_forget,
 	.forget_multi = op_forget_multi,
 	.getattr = op_getattr,
+	.access = op_access,
 	.setattr = op_setattr,
 	.readlink = op_readlink,
 	.mknod = op_mknod,
@@ -2233,6 +2723,7 @@ struct fsops *fsops_new(const struct fsops_config *cfg)
 		return NULL;
 	}
 	pthread_mutex_init(&fs->table_lock, NULL);
+	pthread_mutex_init(&fs->handles_lock, NULL);
 	pthread_rwlock_init(&fs->names_lock, NULL);
 	fs->root.fd = cfg->data_fd;
 	fs->root.dev = st.st_dev;
@@ -2246,15 +2737,32 @@ struct fsops *fsops_new(const struct fsops_config *cfg)
 	fs->log = cfg->log;
 	fs->direct_io = cfg->direct_io;
 	fs->root_owns = cfg->root_owns;
+	fs->shared = cfg->shared;
 	fs->writeback = cfg->writeback;
 	fs->timeout = cfg->timeout;
 	return fs;
+}
+
+void fsops_set_session(struct fsops *fs, struct fuse_session *se)
+{
+	fs->se = se;
 }
 
 void fsops_free(struct fsops *fs)
 {
 	if (!fs)
 		return;
+	/* Files the kernel had not released: their close records now. */
+	while (fs->handles) {
+		struct handle *h = fs->handles;
+
+		(void)audit_as(fs, NULL, &(struct rec){ .event = AUDIT_EV_CLOSE,
+			       .in = h->inode, .open_flags = (uint32_t)h->flags,
+			       .bytes_read = h->bytes_read,
+			       .bytes_written = h->bytes_written, .h = h,
+			       .detail = "still open when the daemon stopped" });
+		free_handle(h);
+	}
 	for (size_t i = 0; i < fs->nbuckets; i++) {
 		struct inode *in = fs->buckets[i], *next;
 
@@ -2271,6 +2779,7 @@ void fsops_free(struct fsops *fs)
 	close(fs->root.fd);
 	pthread_mutex_destroy(&fs->root.lock);
 	pthread_mutex_destroy(&fs->table_lock);
+	pthread_mutex_destroy(&fs->handles_lock);
 	pthread_rwlock_destroy(&fs->names_lock);
 	free(fs);
 }

@@ -19,6 +19,7 @@ struct keystore;
 struct names_key;
 struct auditlog;
 struct fsops;
+struct fuse_session;
 
 struct fsops_config {
 	int data_fd;			/* O_RDONLY|O_DIRECTORY of VAULT/data */
@@ -29,6 +30,8 @@ struct fsops_config {
 	double timeout;			/* attribute and entry cache, seconds */
 	bool writeback;			/* kernel writeback cache */
 	bool direct_io;			/* bypass the page cache */
+	bool shared;			/* allow_other: accounts other than
+					 * the daemon's use the mount */
 };
 
 /* NULL on failure (errno set).  Takes ownership of cfg->data_fd. */
@@ -37,6 +40,12 @@ struct fsops *fsops_new(const struct fsops_config *cfg);
 /* The operations table; userdata for fuse_session_new() is the fsops. */
 const void *fsops_table(void);
 unsigned long fsops_table_size(void);
+
+/*
+ * The session serving fs, for the cache invalidations the permission
+ * checks need (fsops.c); set it before the loop starts.
+ */
+void fsops_set_session(struct fsops *fs, struct fuse_session *se);
 
 /* Release every inode, flush and close open documents. */
 void fsops_free(struct fsops *fs);

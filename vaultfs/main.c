@@ -18,10 +18,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <limits.h>
 #include <unistd.h>
 
 #include "access.h"
+#include "auditfwd.h"
 #include "auditlog.h"
 #include "backing.h"
 #include "fsops.h"
@@ -52,6 +54,8 @@ static const char usage_text[] =
 	"                     cache_timeout=SECONDS  attribute/entry cache\n"
 	"                     direct_io     exact byte counts in the access\n"
 	"                                   log (no page cache; slower)\n"
+	"                     audit_syslog[=SOCKET]  copy the access log\n"
+	"                                   to syslog (default /dev/log)\n"
 	"  -h, --help       show this help\n"
 	"\n"
 	"Exit status: 0 mounted, 1 failure, 2 usage error, 3 wrong passphrase.\n"
@@ -322,6 +326,34 @@ static int make_reserve(int vault_fd)
 	return fd;
 }
 
+/* -o audit_syslog: the copy of the access log sent to syslog, or NULL. */
+static struct auditfwd *audit_fwd;
+
+/* For the unmount record and the daemon's log: what the copy lacks. */
+static void note_forwarding(char *detail, size_t cap)
+{
+	uint64_t sent, dropped, unsent;
+	size_t len = strlen(detail);
+
+	/* The record keeps AUDIT_DETAIL_MAX bytes: the counts must fit. */
+	if (len > AUDIT_DETAIL_MAX - 100 && cap > AUDIT_DETAIL_MAX - 100)
+		len = AUDIT_DETAIL_MAX - 100;
+	unsent = auditfwd_flush(audit_fwd, 500);
+	auditfwd_counts(audit_fwd, &sent, &dropped);
+	snprintf(detail + len, cap - len, " audit_syslog: forwarded %llu, "
+		 "dropped %llu", (unsigned long long)sent,
+		 (unsigned long long)dropped);
+	if (unsent > 0) {
+		len = strlen(detail);
+		snprintf(detail + len, cap - len, ", unsent %llu",
+			 (unsigned long long)unsent);
+	}
+	if (dropped > 0)
+		vlog(LOG_WARNING, "audit_syslog: %llu access log frames could "
+		     "not be forwarded (%llu were)", (unsigned long long)dropped,
+		     (unsigned long long)sent);
+}
+
 /* The access log must start, or the vault is not mounted (fail closed). */
 static int open_log(int vault_fd, const struct options *o,
 		    const struct keystore *ks, struct auditlog **log)
@@ -336,10 +368,20 @@ static int open_log(int vault_fd, const struct options *o,
 			strerror(errno));
 		return -1;
 	}
+	if (o->mount.audit_syslog != NULL &&
+	    auditfwd_open(o->mount.audit_syslog,
+			  keystore_settings(ks)->vault_id, &audit_fwd) < 0) {
+		fprintf(stderr, "vaultfs: cannot forward the access log to "
+			"'%s': out of memory\n", o->mount.audit_syslog);
+		close(fd);
+		return -1;
+	}
 	r = auditlog_open(fd, keystore_settings(ks),
 			  &(struct auditlog_options){
 				.kind = AUDIT_SEG_MOUNT,
 				.max_segment_bytes = AUDITLOG_SEGMENT_BYTES_DEFAULT,
+				.copy = audit_fwd != NULL ? auditfwd_copy : NULL,
+				.copy_arg = audit_fwd,
 			  }, log);
 	close(fd);
 	if (r == -EBUSY) {
@@ -355,6 +397,67 @@ static int open_log(int vault_fd, const struct options *o,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Without -f, vaultfs goes to the background before it touches a key: a
+ * child does all the work (memory locks are not inherited across fork(2),
+ * and the access log then names the daemon's own pid) while the parent
+ * waits until the child says the mount is ready, or exits, and returns
+ * that.  ready_fd is the child's end of that pipe.
+ */
+static int ready_fd = -1;
+
+static void detach_early(void)
+{
+	int p[2], st;
+	ssize_t n;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		fprintf(stderr, "vaultfs: cannot go to the background: %s\n",
+			strerror(errno));
+		exit(EXIT_FAILURE);
+	}
+	if (pid == 0) {
+		close(p[0]);
+		ready_fd = p[1];
+		return;
+	}
+	close(p[1]);
+	do
+		n = read(p[0], &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1)
+		_exit(EXIT_SUCCESS);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			_exit(EXIT_FAILURE);
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_FAILURE);
+}
+
+/* Mounted: leave the terminal and let the waiting parent return 0. */
+static void detach_done(void)
+{
+	int fd;
+
+	if (ready_fd < 0)
+		return;
+	(void)setsid();
+	if (chdir("/") < 0)
+		vlog(LOG_WARNING, "cannot change to /: %s", strerror(errno));
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)dup2(fd, STDIN_FILENO);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+	if (write(ready_fd, "", 1) != 1)	/* the parent is gone: no matter */
+		vlog(LOG_DEBUG, "nobody waits for the mount");
+	close(ready_fd);
+	ready_fd = -1;
 }
 
 int main(int argc, char **argv)
@@ -374,6 +477,8 @@ int main(int argc, char **argv)
 
 	log_init("vaultfs");
 	parse_args(argc, argv, &o);
+	if (!o.foreground)
+		detach_early();
 	if (seal_init() < 0) {
 		fprintf(stderr, "vaultfs: cannot initialise libsodium\n");
 		return EXIT_FAILURE;
@@ -409,8 +514,21 @@ int main(int argc, char **argv)
 			o.vault, BACKING_DATA_DIR, strerror(errno));
 		goto out;
 	}
+#ifndef VAULTFS_BENCH_NO_AUDIT
 	if (open_log(vault_fd, &o, ks, &log) < 0)
 		goto out;
+#else
+	/*
+	 * Benchmark-only build (tests/bench/bench.sh builds it into its own
+	 * directory to measure what the access log costs): no log at all, a
+	 * NULL log records nothing.  Only this compiler flag turns it on; no
+	 * option, environment or file can.
+	 */
+	(void)open_log;
+	fprintf(stderr, "vaultfs: WARNING: BENCHMARK-ONLY BUILD "
+		"(VAULTFS_BENCH_NO_AUDIT): NO ACCESS LOG, NOTHING IS "
+		"RECORDED; never use this binary on real data\n");
+#endif
 	reserve_fd = make_reserve(vault_fd);
 	access_set_reserve(reserve_fd);
 	describe(where, sizeof(where), &o);
@@ -428,6 +546,7 @@ int main(int argc, char **argv)
 		.timeout = o.mount.timeout,
 		.writeback = o.mount.writeback && !o.mount.direct_io,
 		.direct_io = o.mount.direct_io,
+		.shared = o.mount.shared,
 	});
 	if (!fs) {
 		fprintf(stderr, "vaultfs: cannot set up: %s\n", strerror(errno));
@@ -435,9 +554,8 @@ int main(int argc, char **argv)
 	}
 	data_fd = -1;	/* owned by fs now */
 
-	/* Kernel permission checks always: with allow_other, each account
-	 * sees exactly what POSIX permissions allow it to. */
-	append_opt(&opts, "default_permissions");
+	/* No default_permissions: the daemon makes the POSIX permission
+	 * checks itself (fsops.c, perm.h), so that refusals are recorded. */
 	append_opt(&opts, "fsname=vaultfs");
 	append_opt(&opts, "subtype=vaultfs");
 	if (o.mount.fuse)
@@ -456,6 +574,7 @@ int main(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto out;
 	}
+	fsops_set_session(fs, se);
 	if (fuse_set_signal_handlers(se) < 0) {
 		fprintf(stderr, "vaultfs: cannot set signal handlers\n");
 		goto out;
@@ -472,15 +591,21 @@ int main(int argc, char **argv)
 			"access log: %s; not mounting\n", strerror(-r));
 		goto out_unmount;
 	}
+	/* Header and mount record now: a wrong socket shows on stderr. */
+	if (audit_fwd != NULL)
+		(void)auditfwd_flush(audit_fwd, 0);
 	/* Mounted: detaching now lets the caller use it on its next line. */
-	if (fuse_daemonize(o.foreground) < 0)
-		goto out_unmount;
-	if (!o.foreground)
+	if (!o.foreground) {
+		detach_done();
 		log_use_syslog();
+	}
 	/* Records are written at once; this bounds what a power cut loses. */
-	if (auditlog_start_flusher(log, 100) < 0)
+	if (log && auditlog_start_flusher(log, 100) < 0)
 		vlog(LOG_WARNING, "cannot start the access log flusher; records "
 		     "are synced at unmount only");
+	if (audit_fwd != NULL && auditfwd_start(audit_fwd) < 0)
+		vlog(LOG_WARNING, "audit_syslog: cannot start the sender; the "
+		     "access log is forwarded at unmount only");
 
 	loop = fuse_loop_cfg_create();
 	if (!loop)
@@ -498,6 +623,8 @@ out:
 	if (se)
 		fuse_session_destroy(se);
 	fsops_free(fs);	/* flushes open documents */
+	if (log && audit_fwd)
+		note_forwarding(where, sizeof(where));
 	if (log)
 		(void)access_close(log, &(struct access_event){
 			.event = se ? AUDIT_EV_UNMOUNT : AUDIT_EV_END,
@@ -506,6 +633,7 @@ out:
 			.result = status == EXIT_SUCCESS ? 0 : -EIO,
 			.detail = where });
 	fuse_opt_free_args(&args);
+	auditfwd_free(audit_fwd);
 	free(opts);
 	mountopts_release(&o.mount);
 	names_key_free(nk);

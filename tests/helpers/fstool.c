@@ -5,7 +5,8 @@
  *                              name (EACCES, ...); exit 0 if OK, else 1.
  *       OPs: read write create mkdir rmdir unlink chmod MODE
  *            chown UID:GID rename NEW link NEW symlink TARGET(=PATH is
- *            the link) truncate LEN stat readdir
+ *            the link) truncate LEN stat readdir access rwx utime
+ *            (explicit times) touch (times now)
  *   fstool openmany DIR N      create N files and keep them all open at
  *                              once, write and read each through its fd
  *   fstool append FILE TAG N   N lines, each one write() with O_APPEND:
@@ -145,6 +146,16 @@ static int cmd_try(int argc, char **argv)
 		r = lstat(path, &st);
 	} else if (!strcmp(op, "readdir")) {
 		r = try_readdir(path);
+	} else if (!strcmp(op, "access") && arg) {
+		r = access(path, (strchr(arg, 'r') ? R_OK : 0) |
+			   (strchr(arg, 'w') ? W_OK : 0) |
+			   (strchr(arg, 'x') ? X_OK : 0));
+	} else if (!strcmp(op, "utime")) {
+		struct timespec tv[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+
+		r = utimensat(AT_FDCWD, path, tv, 0);
+	} else if (!strcmp(op, "touch")) {
+		r = utimensat(AT_FDCWD, path, NULL, 0);
 	} else {
 		usage();
 	}

@@ -212,11 +212,17 @@ need_fuse() {
 	[ -x "$VAULTCTL" ] || skip_all "no $VAULTCTL (build it with make)"
 }
 
+# mounted DIR: something is mounted on DIR, even a mount whose daemon is
+# dead (mountpoint(1) stats DIR, which then fails unless cached)
+mounted() {
+	grep -qF " $1 " /proc/self/mountinfo 2>/dev/null
+}
+
 _cleanup() {
 	_rc=$?
 	trap - EXIT HUP INT TERM PIPE
 	for _m in $_mounted; do
-		if mountpoint -q "$_m" 2>/dev/null; then
+		if mounted "$_m"; then
 			timeout -k 2 10 fusermount3 -u "$_m" 2>/dev/null ||
 				{ sleep 0.5; timeout -k 2 10 fusermount3 -u "$_m" 2>/dev/null; } ||
 				timeout -k 2 10 fusermount3 -uz "$_m" 2>/dev/null
@@ -332,7 +338,7 @@ umount_vault() {
 	_m=${1:-$MNT}
 	_i=0
 	while ! fusermount3 -u "$_m" 2>"$T/.umount.err"; do
-		mountpoint -q "$_m" || break
+		mounted "$_m" || break
 		_i=$((_i + 1))
 		if [ $_i -ge 20 ]; then
 			cat "$T/.umount.err" >&2

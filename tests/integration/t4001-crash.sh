@@ -114,7 +114,7 @@ round() {
 	case $mode in
 	writer) umount_vault || fail "$mode seed $seed: unmount failed" ;;
 	*)
-		mountpoint -q "$MNT" && fusermount3 -uz "$MNT"
+		mounted "$MNT" && fusermount3 -uz "$MNT"
 		wait_gone $dpids || fail "$mode seed $seed: the daemon did not exit"
 		;;
 	esac

@@ -22,7 +22,7 @@ mkdir "$FS"
 fs_mounted=""
 cleanup_fs() {
 	if [ -n "$fs_mounted" ]; then
-		mountpoint -q "$MNT" && { fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"; }
+		mounted "$MNT" && { fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"; }
 		_kill_daemons
 		umount "$FS" 2>/dev/null || umount -l "$FS" 2>/dev/null
 		fs_mounted=""

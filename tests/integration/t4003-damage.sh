@@ -113,7 +113,7 @@ show() {
 # alive: the daemon runs and answers (ls of the root may fail: its dir id
 # may be damaged)
 alive() {
-	[ -n "$(daemon_pids "$MNT")" ] && mountpoint -q "$MNT" &&
+	[ -n "$(daemon_pids "$MNT")" ] && mounted "$MNT" &&
 		tmo stat -f "$MNT" >/dev/null 2>&1 && tmo stat "$MNT" >/dev/null 2>&1
 }
 

@@ -380,7 +380,7 @@ vmount() {
 		pass "$2: mount refused"
 	else
 		fail "$2: mount refused" "exit $RC"
-		mountpoint -q "$MNT" && fusermount3 -u "$MNT"
+		mounted "$MNT" && fusermount3 -u "$MNT"
 	fi
 	like "$ERR" "$3" "  with a clear message"
 }
