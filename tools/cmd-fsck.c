@@ -20,6 +20,7 @@
 
 #include "vaultctl.h"
 #include "../keys/keystore.h"
+#include "../vaultfs/auditrec.h"
 #include "../vaultfs/backing.h"
 #include "../vaultfs/document.h"
 #include "../vaultfs/names.h"
@@ -275,6 +276,14 @@ int cmd_fsck(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	/*
+	 * fsck authenticates every document (and shows no content): it is
+	 * recorded, but a log too damaged to append to must not stop the
+	 * tool that reports damage (the error is printed).
+	 */
+	if (vaultctl_record(vault, keystore_settings(ks), AUDIT_EV_FSCK,
+			    "start") < 0)
+		fprintf(stderr, "vaultctl fsck: checking anyway\n");
 	f.progress = isatty(STDERR_FILENO);
 	snprintf(bpath, sizeof(bpath), "%s/%s", vault, BACKING_DATA_DIR);
 	r = walk_vault(data_fd, bpath, f.nk, &walk_ops, &f);
@@ -288,6 +297,12 @@ int cmd_fsck(int argc, char **argv)
 	       "damaged, %lu warnings\n", f.docs, f.dirs, f.links, f.damaged,
 	       f.warnings);
 	status = f.damaged ? 1 : 0;
+	snprintf(bpath, sizeof(bpath), "done documents=%lu directories=%lu "
+		 "symlinks=%lu damaged=%lu warnings=%lu", f.docs, f.dirs,
+		 f.links, f.damaged, f.warnings);
+	if (vaultctl_record(vault, keystore_settings(ks), AUDIT_EV_FSCK,
+			    bpath) < 0)
+		fprintf(stderr, "vaultctl fsck: the result is not recorded\n");
 out:
 	names_key_free(f.nk);
 	keystore_free(ks);

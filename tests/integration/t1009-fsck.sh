@@ -6,8 +6,10 @@ need_fuse
 need_helper fstool
 "$VAULTCTL" fsck --help >/dev/null 2>&1 || skip_all "vaultctl fsck not implemented"
 
+# (all but the access log, where fsck records itself)
 tree_sum() {
-	(cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r cat |
+	(cd "$1" && find . -path ./audit -prune -o -type f -print0 |
+		LC_ALL=C sort -z | xargs -0 -r cat |
 		sha256sum | cut -d' ' -f1)
 }
 
@@ -36,6 +38,10 @@ run "$VAULTCTL" fsck "$VAULT" --passfile "$PASSFILE"
 is "$RC" 0 "fsck of a clean vault exits 0"
 [ "$RC" = 0 ] || { diag_file "$T/out"; diag_file "$T/err"; }
 is "$(tree_sum "$VAULT")" "$before" "  and changes nothing"
+run "$VAULTCTL" audit show "$VAULT" --auditor-key "$AUDITOR_KEY" \
+	--auditor-passfile "$AUDITOR_PASSFILE" --event fsck
+like "$OUT" "*fsck*start*fsck*done documents=* damaged=0 *" \
+	"  and is recorded in the access log, start and result"
 
 # --- usage and key errors ------------------------------------------------------------
 write_passfile "$T/wrong" "wrong passphrase"
