@@ -104,7 +104,6 @@ struct fsops {
 	const struct names_key *nk;
 	struct auditlog *log;
 	struct fuse_session *se;	/* for cache invalidations */
-	unsigned invals;		/* invalidation threads running */
 	bool root_owns;
 	bool shared;
 	bool writeback;
@@ -1030,36 +1029,19 @@ struct inval {
 	char **names;
 };
 
-static void *inval_thread(void *arg)
-{
-	struct inval *iv = arg;
-	struct fsops *fs = iv->fs;
-
-	for (size_t i = 0; i < iv->n; i++) {
-		(void)fuse_lowlevel_notify_inval_entry(fs->se,
-			ino_of(fs, iv->dir), iv->names[i], strlen(iv->names[i]));
-		free(iv->names[i]);
-	}
-	inode_forget(fs, iv->dir, 1);
-	free(iv->names);
-	free(iv);
-	__atomic_sub_fetch(&fs->invals, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
 /*
- * Make the kernel forget its cached entries in dir (only that name, or
- * all it may have), so that the next path walk through them comes to
- * op_lookup and its permission check: after dir stopped being searchable
- * by everyone.  From another thread: the kernel holds locks of dir until
- * the request that changed it is answered.
+ * The kernel's cached entries in dir (only that name, or all it may have)
+ * that must be forgotten, so that the next path walk through them comes
+ * to op_lookup and its permission check: after dir stopped being
+ * searchable by everyone.  Run it with inval_run() after replying: until
+ * then the kernel holds locks of dir that the invalidation needs.  NULL
+ * when there is nothing to do or no memory (then logged).
  */
-static void inval_entries(struct fsops *fs, struct inode *dir, const char *only)
+static struct inval *inval_prepare(struct fsops *fs, struct inode *dir,
+				   const char *only)
 {
 	struct inval *iv = calloc(1, sizeof(*iv));
 	size_t cap = 0;
-	pthread_attr_t attr;
-	pthread_t t;
 
 	if (!iv || !fs->se)
 		goto fail;
@@ -1087,25 +1069,30 @@ static void inval_entries(struct fsops *fs, struct inode *dir, const char *only)
 		iv->n = 1;
 	dir->nlookup++;
 	pthread_mutex_unlock(&fs->table_lock);
-	__atomic_add_fetch(&fs->invals, 1, __ATOMIC_ACQUIRE);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, inval_thread, iv) != 0) {
-		pthread_attr_destroy(&attr);
-		__atomic_sub_fetch(&fs->invals, 1, __ATOMIC_RELEASE);
-		for (size_t i = 0; i < iv->n; i++)
-			free(iv->names[i]);
-		free(iv->names);
-		inode_forget(fs, dir, 1);
-		goto fail;
-	}
-	pthread_attr_destroy(&attr);
-	return;
+	return iv;
 fail:
 	free(iv);
 	vlog(LOG_WARNING, "cannot make the kernel forget cached entries of "
 	     "directory inode %ju: they stay until their timeout",
 	     (uintmax_t)dir->ino);
+	return NULL;
+}
+
+static void inval_run(struct inval *iv)
+{
+	struct fsops *fs;
+
+	if (!iv)
+		return;
+	fs = iv->fs;
+	for (size_t i = 0; i < iv->n; i++) {
+		(void)fuse_lowlevel_notify_inval_entry(fs->se,
+			ino_of(fs, iv->dir), iv->names[i], strlen(iv->names[i]));
+		free(iv->names[i]);
+	}
+	inode_forget(fs, iv->dir, 1);
+	free(iv->names);
+	free(iv);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -1134,12 +1121,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 static void op_destroy(void *userdata)
 {
-	struct fsops *fs = userdata;
-
-	/* fsops_free() releases everything after the loop; invalidation
-	 * threads use the session, which ends after this returns. */
-	while (__atomic_load_n(&fs->invals, __ATOMIC_ACQUIRE) > 0)
-		usleep(1000);
+	(void)userdata;	/* fsops_free() releases everything after the loop */
 }
 
 /* ---- lookups and attributes -------------------------------------------- */
@@ -1403,6 +1385,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct stat st;
 	char path[64];
 	mode_t mode = attr->st_mode, oldmode;
+	struct inval *iv = NULL;
 	int fd = -1, r;
 
 	r = may_setattr(req, in, attr, valid, fi, &mode, &oldmode);
@@ -1425,7 +1408,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		}
 		if (fs->shared && in->type == S_IFDIR &&
 		    (oldmode & 0111) == 0111 && (mode & 0111) != 0111)
-			inval_entries(fs, in, NULL);
+			iv = inval_prepare(fs, in, NULL);
 	}
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
@@ -1471,6 +1454,7 @@ out:
 		fuse_reply_err(req, kerr(r));
 	else
 		fuse_reply_attr(req, &st, fs->timeout);
+	inval_run(iv);
 }
 
 /* ---- directory entries ---------------------------------------------------- */
@@ -1890,6 +1874,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct rec rc = { .event = AUDIT_EV_RENAME, .in = dir, .name = name,
 			  .in2 = ndir, .name2 = newname,
 			  .detail = (flags & RENAME_EXCHANGE) ? "exchange" : NULL };
+	struct inval *iv1 = NULL, *iv2 = NULL;
 	struct stat sst, tst;
 	bool is_long, nis_long, had_tid = false;
 	int r;
@@ -1939,11 +1924,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (fs->shared && fstat(ndir->fd, &tst) == 0 &&
 	    entry_timeout(fs, &tst) == 0 &&
 	    (fstat(dir->fd, &sst) < 0 || entry_timeout(fs, &sst) > 0))
-		inval_entries(fs, ndir, newname);
+		iv1 = inval_prepare(fs, ndir, newname);
 	if (fs->shared && (flags & RENAME_EXCHANGE) &&
 	    fstat(dir->fd, &tst) == 0 && entry_timeout(fs, &tst) == 0 &&
 	    (fstat(ndir->fd, &sst) < 0 || entry_timeout(fs, &sst) > 0))
-		inval_entries(fs, dir, name);
+		iv2 = inval_prepare(fs, dir, name);
 	if (is_long && !(flags & RENAME_EXCHANGE) &&
 	    !(dir == ndir && !strcmp(backing, nbacking)))
 		drop_side(dir, backing, true);
@@ -1952,6 +1937,8 @@ failed:
 	r = audit_failed(req, &rc, r);
 out:
 	fuse_reply_err(req, kerr(r));
+	inval_run(iv1);
+	inval_run(iv2);
 }
 
 /* ---- directories ----------------------------------------------------------- */
