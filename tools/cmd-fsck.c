@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "vaultctl.h"
+#include "vault-open.h"
 #include "../keys/keystore.h"
 #include "../vaultfs/auditrec.h"
 #include "../vaultfs/backing.h"
@@ -210,9 +211,9 @@ int cmd_fsck(int argc, char **argv)
 		.warning = on_warning,
 	};
 	struct fsck f = { 0 };
-	struct keystore *ks = NULL;
+	struct vaultctl_vault v;
 	const char *passfile = NULL, *vault;
-	int c, r, vault_fd = -1, lock_fd = -1, data_fd = -1;
+	int c, r, data_fd = -1;
 	int status = VAULTCTL_EXIT_USAGE;
 	char bpath[4096];
 
@@ -224,51 +225,25 @@ int cmd_fsck(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(fsck_usage, stdout);
-			return 0;
-		case ':':
-			fprintf(stderr, "vaultctl fsck: option '%s' needs an "
-				"argument\ntry 'vaultctl fsck --help'\n",
-				argv[optind - 1]);
-			return VAULTCTL_EXIT_USAGE;
+			return VAULTCTL_EXIT_OK;
 		default:
-			fprintf(stderr, "vaultctl fsck: unknown option '%s'\n"
-				"try 'vaultctl fsck --help'\n", argv[optind - 1]);
-			return VAULTCTL_EXIT_USAGE;
+			return vaultctl_bad_option("fsck", c, argv);
 		}
 	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "vaultctl fsck: expected exactly one VAULT\n"
-			"try 'vaultctl fsck --help'\n");
-		return VAULTCTL_EXIT_USAGE;
-	}
+	if (argc - optind != 1)
+		return vaultctl_usage_error("fsck", "expected exactly one VAULT");
 	vault = argv[optind];
-	vault_fd = open(vault, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (vault_fd < 0) {
-		fprintf(stderr, "vaultctl fsck: cannot open vault '%s': %s\n",
-			vault, strerror(errno));
-		goto out;
-	}
-	r = backing_lock(vault_fd, &lock_fd);
-	if (r == -EBUSY) {
-		fprintf(stderr, "vaultctl fsck: vault '%s' is mounted; unmount "
-			"it first\n", vault);
-		goto out;
-	}
-	if (r < 0) {
-		fprintf(stderr, "vaultctl fsck: cannot lock vault '%s': %s\n",
-			vault, strerror(-r));
-		goto out;
-	}
-	r = vaultctl_unlock(vault, passfile, &ks);
-	if (r != 0)
-		goto out;	/* message printed; key errors exit 2 here */
-	f.ks = ks;
-	f.nk = names_key_new(keystore_name_key(ks));
+	/* Any trouble before the check is a usage or key error: exit 2. */
+	if (vaultctl_open_vault(vault, passfile, VAULTCTL_OPEN_MOUNT_LOCK,
+				&v) < 0)
+		return VAULTCTL_EXIT_USAGE;
+	f.ks = v.ks;
+	f.nk = names_key_new(keystore_name_key(v.ks));
 	if (!f.nk) {
-		fprintf(stderr, "vaultctl fsck: out of memory\n");
+		vaultctl_error("out of memory");
 		goto out;
 	}
-	data_fd = openat(vault_fd, BACKING_DATA_DIR,
+	data_fd = openat(v.fd, BACKING_DATA_DIR,
 			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (data_fd < 0) {
 		printf("damaged: / (backing %s/%s): %s\n", vault,
@@ -281,15 +256,15 @@ int cmd_fsck(int argc, char **argv)
 	 * recorded, but a log too damaged to append to must not stop the
 	 * tool that reports damage (the error is printed).
 	 */
-	if (vaultctl_record(vault, keystore_settings(ks), AUDIT_EV_FSCK,
+	if (vaultctl_record(vault, keystore_settings(v.ks), AUDIT_EV_FSCK,
 			    "start") < 0)
-		fprintf(stderr, "vaultctl fsck: checking anyway\n");
+		vaultctl_error("checking anyway");
 	f.progress = isatty(STDERR_FILENO);
 	snprintf(bpath, sizeof(bpath), "%s/%s", vault, BACKING_DATA_DIR);
 	r = walk_vault(data_fd, bpath, f.nk, &walk_ops, &f);
 	if (r < 0) {
-		fprintf(stderr, "vaultctl fsck: cannot check vault '%s': %s\n",
-			vault, strerror(-r));
+		vaultctl_error("cannot check vault '%s': %s", vault,
+			       strerror(-r));
 		goto out;
 	}
 	progress(&f, true);
@@ -300,17 +275,13 @@ int cmd_fsck(int argc, char **argv)
 	snprintf(bpath, sizeof(bpath), "done documents=%lu directories=%lu "
 		 "symlinks=%lu damaged=%lu warnings=%lu", f.docs, f.dirs,
 		 f.links, f.damaged, f.warnings);
-	if (vaultctl_record(vault, keystore_settings(ks), AUDIT_EV_FSCK,
+	if (vaultctl_record(vault, keystore_settings(v.ks), AUDIT_EV_FSCK,
 			    bpath) < 0)
-		fprintf(stderr, "vaultctl fsck: the result is not recorded\n");
+		vaultctl_error("the result is not recorded");
 out:
 	names_key_free(f.nk);
-	keystore_free(ks);
 	if (data_fd >= 0)
 		close(data_fd);
-	if (lock_fd >= 0)
-		close(lock_fd);
-	if (vault_fd >= 0)
-		close(vault_fd);
+	vaultctl_close_vault(&v);
 	return status;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "vaultctl.h"
+#include "vault-open.h"
 #include "../keys/keystore.h"
 #include "../keys/rotate.h"
 #include "../vaultfs/backing.h"
@@ -124,9 +125,9 @@ int cmd_keys(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *passfile = NULL, *vault;
-	struct keystore *ks = NULL;
+	struct vaultctl_vault v;
 	struct rotate_census census;
-	int c, r, vault_fd = -1, data_fd = -1;
+	int c, r, data_fd;
 	int status = VAULTCTL_EXIT_FAILURE;
 
 	opterr = 0;
@@ -146,34 +147,28 @@ int cmd_keys(int argc, char **argv)
 		return vaultctl_usage_error("keys", "expected exactly one VAULT");
 	vault = argv[optind];
 
-	r = vaultctl_unlock(vault, passfile, &ks);
-	if (r < 0) {
-		status = r == -ENOTTY ? VAULTCTL_EXIT_USAGE :
-			 vaultctl_exit_status(r);
-		goto out;
-	}
-	vault_fd = open(vault, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (vault_fd >= 0)
-		data_fd = openat(vault_fd, BACKING_DATA_DIR, O_RDONLY |
-				 O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* No lock: keys only reads, and works while the vault is mounted. */
+	r = vaultctl_open_vault(vault, passfile, 0, &v);
+	if (r < 0)
+		return vaultctl_exit_status(r);
+	data_fd = openat(v.fd, BACKING_DATA_DIR, O_RDONLY | O_DIRECTORY |
+			 O_NOFOLLOW | O_CLOEXEC);
 	if (data_fd < 0) {
 		vaultctl_error("cannot open '%s/%s': %s; is '%s' a vault?",
 			       vault, BACKING_DATA_DIR, strerror(errno), vault);
 		goto out;
 	}
-	r = rotate_census(data_fd, ks, &census);
+	r = rotate_census(data_fd, v.ks, &census);
 	if (r < 0) {
 		vaultctl_error("cannot count the documents of vault '%s': %s",
 			       vault, strerror(-r));
 		goto out;
 	}
-	print_keys(vault, ks, &census);
+	print_keys(vault, v.ks, &census);
 	status = VAULTCTL_EXIT_OK;
 out:
-	keystore_free(ks);
 	if (data_fd >= 0)
 		close(data_fd);
-	if (vault_fd >= 0)
-		close(vault_fd);
+	vaultctl_close_vault(&v);
 	return status;
 }

@@ -14,9 +14,9 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "vaultctl.h"
+#include "vault-open.h"
 #include "../keys/keystore.h"
 #include "../vaultfs/auditrec.h"
 #include "../vaultfs/passphrase.h"
@@ -80,10 +80,10 @@ int cmd_passwd(int argc, char **argv)
 	const char *passfile = NULL, *new_passfile = NULL, *vault;
 	enum keystore_kdf kdf = KEYSTORE_KDF_MODERATE;
 	bool have_kdf = false;
-	struct keystore *ks = NULL;
+	struct vaultctl_vault v;
 	char prompt[512], *pass = NULL;
 	size_t len = 0;
-	int c, r, lock_fd = -1, mount_fd = -1, status = VAULTCTL_EXIT_FAILURE;
+	int c, r, status = VAULTCTL_EXIT_FAILURE;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -113,29 +113,10 @@ int cmd_passwd(int argc, char **argv)
 					    "VAULT");
 	vault = argv[optind];
 
-	/* Before reading the store, so that it is the one we replace. */
-	r = keystore_lock(vault, &lock_fd);
-	if (r == -EBUSY) {
-		vaultctl_error("the key store of vault '%s' is being changed by "
-			       "another 'vaultctl passwd' or 'vaultctl rotate'; "
-			       "try again when it has finished", vault);
-		goto out;
-	}
-	if (r < 0 && r != -ENOENT && r != -ENOTDIR) {
-		vaultctl_error("cannot lock vault '%s': %s", vault,
-			       strerror(-r));
-		goto out;
-	}
-	/* (a missing vault: vaultctl_unlock says so) */
-	r = vaultctl_refuse_mounted(vault, &mount_fd);
+	r = vaultctl_open_vault(vault, passfile, VAULTCTL_OPEN_KEYSTORE_LOCK |
+				VAULTCTL_OPEN_NOT_MOUNTED, &v);
 	if (r < 0)
-		goto out;
-	r = vaultctl_unlock(vault, passfile, &ks);
-	if (r < 0) {
-		status = r == -ENOTTY ? VAULTCTL_EXIT_USAGE :
-			 vaultctl_exit_status(r);
-		goto out;
-	}
+		return vaultctl_exit_status(r);
 
 	snprintf(prompt, sizeof(prompt), "New passphrase for %s: ", vault);
 	r = vaultctl_passphrase(new_passfile, "--new-passfile", prompt,
@@ -146,7 +127,7 @@ int cmd_passwd(int argc, char **argv)
 			 VAULTCTL_EXIT_FAILURE;
 		goto out;
 	}
-	r = keystore_change_passphrase(ks, vault, pass, len,
+	r = keystore_change_passphrase(v.ks, vault, pass, len,
 				       have_kdf ? &kdf : NULL);
 	passphrase_free(pass, len);
 	if (r < 0) {
@@ -159,16 +140,12 @@ int cmd_passwd(int argc, char **argv)
 	printf("passphrase of vault '%s' changed; the old one no longer "
 	       "opens it\n", vault);
 	status = VAULTCTL_EXIT_OK;
-	if (audit_passwd(vault, ks, have_kdf ? &kdf : NULL) < 0) {
+	if (audit_passwd(vault, v.ks, have_kdf ? &kdf : NULL) < 0) {
 		vaultctl_error("the passphrase was changed, but the change could "
 			       "not be recorded in the access log");
 		status = VAULTCTL_EXIT_FAILURE;
 	}
 out:
-	if (mount_fd >= 0)
-		close(mount_fd);
-	keystore_free(ks);
-	if (lock_fd >= 0)
-		close(lock_fd);
+	vaultctl_close_vault(&v);
 	return status;
 }

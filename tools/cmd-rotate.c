@@ -2,16 +2,18 @@
  * cmd-rotate.c - vaultctl rotate: a new KEK version, every document moved
  * to it (rewrapped, or with --reencrypt re-encrypted under a new DEK), the
  * old versions destroyed.  The engine is keys/rotate.h; this file holds
- * the locks, the messages and the progress line.
+ * the messages, the report and the progress line.
  *
  * The vault must not be mounted: rotate takes the daemon's mount lock
  * (backing_lock(); this also keeps fsck away) and the key store lock
- * (keystore_lock(); this keeps a second rotate or a passwd away).  Going
- * through the running daemon instead, so users keep working, is a later
- * improvement.
+ * (keystore_lock(); this keeps a second rotate or a passwd away), both
+ * through vaultctl_open_vault().  Going through the running daemon
+ * instead, so users keep working, is a later improvement.
+ *
+ * Documents that could not be rotated are listed on stdout with their
+ * path in the vault; stderr has the progress line and messages that name
+ * the vault only.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,10 +22,10 @@
 #include <unistd.h>
 
 #include "vaultctl.h"
+#include "vault-open.h"
 #include "../vaultfs/auditrec.h"
 #include "../keys/keystore.h"
 #include "../keys/rotate.h"
-#include "../vaultfs/backing.h"
 
 static const char rotate_usage[] =
 	"usage: vaultctl rotate VAULT [--passfile F] [--reencrypt]\n"
@@ -41,7 +43,7 @@ static const char rotate_usage[] =
 	"  -h, --help    show this help\n"
 	"\n"
 	"Exit status: 0 done, 1 failed or unfinished (documents that could not\n"
-	"be rotated are listed), 2 usage error, 3 wrong passphrase.\n";
+	"be rotated are listed on stdout), 2 usage error, 3 wrong passphrase.\n";
 
 struct ui {
 	bool tty;
@@ -114,19 +116,29 @@ static void on_progress(const struct rotate_progress *p, void *arg)
 	u->drawn = true;
 }
 
+/*
+ * A document that could not be rotated, or a problem that did not stop
+ * the rotation: a line of the report on stdout, like fsck's, since it
+ * names the document by its path in the vault (never on stderr).
+ */
+static void report_line(struct ui *u, const char *tag, const char *path,
+			const char *bpath, const char *what)
+{
+	clear_line(u);
+	printf("%s: %s (backing %s): %s\n", tag, path, bpath, what);
+	fflush(stdout);
+}
+
 static void on_failed(const char *path, const char *bpath, const char *what,
 		      int err, void *arg)
 {
-	clear_line(arg);
-	vaultctl_error("cannot rotate '%s' (backing %s): %s", path, bpath,
-		       what);
+	report_line(arg, "failed", path, bpath, what);
 }
 
 static void on_warning(const char *path, const char *bpath, const char *what,
 		       void *arg)
 {
-	clear_line(arg);
-	vaultctl_warning("%s (backing %s): %s", path, bpath, what);
+	report_line(arg, "warning", path, bpath, what);
 }
 
 /* "1, 2 and 3" into out. */
@@ -199,14 +211,15 @@ static int report(const char *vault, const struct rotate_result *res,
 		vaultctl_error("rotation of vault '%s' is unfinished: %" PRIu64
 			       " entries or directories could not be read, so "
 			       "no old KEK was destroyed; fix what is listed "
-			       "above, then run 'vaultctl rotate %s' again",
-			       vault, res->census.hidden, vault);
+			       "on standard output, then run 'vaultctl rotate "
+			       "%s' again", vault, res->census.hidden, vault);
 	else
 		vaultctl_error("rotation of vault '%s' is unfinished: %" PRIu64
-			       " documents could not be rotated (listed above), "
-			       "so KEK version %s stays (retiring); restore or "
-			       "remove them (see 'vaultctl fsck %s'), then run "
-			       "'vaultctl rotate %s' again", vault,
+			       " documents could not be rotated (listed on "
+			       "standard output), so KEK version %s stays "
+			       "(retiring); restore or remove them (see "
+			       "'vaultctl fsck %s'), then run 'vaultctl rotate "
+			       "%s' again", vault,
 			       res->failed, nstill ? left : "?", vault, vault);
 	return VAULTCTL_EXIT_FAILURE;
 }
@@ -222,12 +235,11 @@ int cmd_rotate(int argc, char **argv)
 	struct rotate_ops ops = { on_progress, on_failed, on_warning, NULL };
 	const char *passfile = NULL, *vault;
 	struct rotate_result res = { 0 };
-	struct keystore *ks = NULL;
+	struct vaultctl_vault v;
 	struct ui u = { 0 };
 	struct timespec end;
 	bool reencrypt = false;
-	int c, r, vault_fd = -1, mount_fd = -1, keys_fd = -1;
-	int status = VAULTCTL_EXIT_FAILURE;
+	int c, r, status = VAULTCTL_EXIT_FAILURE;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -250,50 +262,18 @@ int cmd_rotate(int argc, char **argv)
 					    "VAULT");
 	vault = argv[optind];
 
-	vault_fd = open(vault, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (vault_fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR) {
-			/* vaultctl_unlock explains a missing vault best */
-			r = vaultctl_unlock(vault, passfile, &ks);
-			status = vaultctl_exit_status(r);
-		} else {
-			vaultctl_error("cannot open vault '%s': %s", vault,
-				       strerror(errno));
-		}
-		goto out;
-	}
-	r = keystore_lock(vault, &keys_fd);
-	if (r == -EBUSY) {
-		vaultctl_error("the key store of vault '%s' is being changed by "
-			       "another 'vaultctl rotate' or 'vaultctl passwd'; "
-			       "try again when it has finished", vault);
-		goto out;
-	}
-	if (r == 0)
-		r = backing_lock(vault_fd, &mount_fd);
-	if (r == -EBUSY) {
-		vaultctl_error("vault '%s' is mounted; unmount it first", vault);
-		goto out;
-	}
-	if (r < 0) {
-		vaultctl_error("cannot lock vault '%s': %s", vault,
-			       strerror(-r));
-		goto out;
-	}
-	r = vaultctl_unlock(vault, passfile, &ks);
-	if (r < 0) {
-		status = r == -ENOTTY ? VAULTCTL_EXIT_USAGE :
-			 vaultctl_exit_status(r);
-		goto out;
-	}
+	r = vaultctl_open_vault(vault, passfile, VAULTCTL_OPEN_KEYSTORE_LOCK |
+				VAULTCTL_OPEN_MOUNT_LOCK, &v);
+	if (r < 0)
+		return vaultctl_exit_status(r);
 
 	u.tty = isatty(STDERR_FILENO);
 	u.reencrypt = reencrypt;
 	clock_gettime(CLOCK_MONOTONIC, &u.start);
 	ops.arg = &u;
-	r = rotate_run(vault_fd, vault, ks, reencrypt, &ops, &res);
+	r = rotate_run(v.fd, vault, v.ks, reencrypt, &ops, &res);
 	clear_line(&u);
-	if (audit_rotate(vault, ks, reencrypt, &res, r) < 0 && r == 0) {
+	if (audit_rotate(vault, v.ks, reencrypt, &res, r) < 0 && r == 0) {
 		vaultctl_error("the rotation of vault '%s' finished, but it could "
 			       "not be recorded in the access log", vault);
 		goto out;
@@ -308,12 +288,6 @@ int cmd_rotate(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	status = report(vault, &res, since(&u.start, &end));
 out:
-	keystore_free(ks);
-	if (mount_fd >= 0)
-		close(mount_fd);
-	if (keys_fd >= 0)
-		close(keys_fd);
-	if (vault_fd >= 0)
-		close(vault_fd);
+	vaultctl_close_vault(&v);
 	return status;
 }

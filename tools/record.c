@@ -58,25 +58,3 @@ fail:
 		       strerror(-r));
 	return r;
 }
-
-int vaultctl_refuse_mounted(const char *vault, int *lock_fd)
-{
-	int fd, r;
-
-	*lock_fd = -1;
-	fd = open(vault, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;	/* the unlock that follows says what is wrong */
-	r = backing_lock(fd, lock_fd);
-	close(fd);
-	if (r == -EBUSY) {
-		vaultctl_error("vault '%s' is mounted; unmount it first", vault);
-		return r;
-	}
-	if (r == -ENOENT)
-		return 0;	/* not a vault: the unlock says so */
-	if (r < 0)
-		vaultctl_error("cannot lock vault '%s': %s", vault,
-			       strerror(-r));
-	return r;
-}

@@ -10,9 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "../keys/keystore.h"
 #include "../vaultfs/harden.h"
 #include "../vaultfs/log.h"
 #include "../vaultfs/passphrase.h"
@@ -34,28 +32,40 @@ static const struct command commands[] = {
 
 /* ---- messages ---- */
 
+/* After what is on stdout, so that both read in order on a terminal. */
+static void message(const char *prefix, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void vaultctl_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("vaultctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	message("vaultctl: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void vaultctl_warning(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("vaultctl: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	message("vaultctl: warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+void vaultctl_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	message("vaultctl: note: ", fmt, ap);
+	va_end(ap);
 }
 
 int vaultctl_usage_error(const char *verb, const char *fmt, ...)
@@ -100,10 +110,12 @@ int vaultctl_exit_status(int err)
 		return VAULTCTL_EXIT_OK;
 	if (err == -EKEYREJECTED)
 		return VAULTCTL_EXIT_PASSPHRASE;
+	if (err == -ENOTTY)
+		return VAULTCTL_EXIT_USAGE;
 	return VAULTCTL_EXIT_FAILURE;
 }
 
-/* ---- passphrases and unlocking ---- */
+/* ---- passphrases ---- */
 
 int vaultctl_passphrase(const char *passfile, const char *passfile_option,
 			const char *prompt, bool confirm, char **pass,
@@ -146,88 +158,6 @@ int vaultctl_passphrase(const char *passfile, const char *passfile_option,
 		break;
 	}
 	return r;
-}
-
-/*
- * Explain a keystore error for vault; returns err.  unlocked: the error
- * came from keystore_open() (else from the check before the passphrase).
- */
-static int keystore_message(const char *vault, int err, uint32_t format,
-			    bool unlocked)
-{
-	struct stat st;
-
-	switch (err) {
-	case -ENOENT:
-		if (stat(vault, &st) < 0)
-			vaultctl_error("no vault at '%s': %s", vault,
-				       strerror(errno));
-		else
-			vaultctl_error("no vault at '%s': '%s/%s' does not "
-				       "exist; create a vault with 'vaultctl "
-				       "init'", vault, vault, KEYSTORE_FILE);
-		break;
-	case -ENOTDIR:
-		vaultctl_error("no vault at '%s': not a directory", vault);
-		break;
-	case -EKEYREJECTED:
-		vaultctl_error("wrong passphrase for vault '%s'", vault);
-		break;
-	case -EBADMSG:
-		if (!unlocked)
-			vaultctl_error("'%s/%s' is not a vault key store (or "
-				       "its first bytes are damaged); restore "
-				       "it from a backup", vault, KEYSTORE_FILE);
-		else
-			vaultctl_error("key store '%s/%s' is damaged or has "
-				       "been tampered with; restore it from a "
-				       "backup", vault, KEYSTORE_FILE);
-		break;
-	case -EPROTONOSUPPORT:
-		vaultctl_error("key store '%s/%s' has format %u, newer than "
-			       "this vaultctl understands (%d); upgrade vaultfs",
-			       vault, KEYSTORE_FILE, (unsigned)format,
-			       KEYSTORE_FORMAT);
-		break;
-	case -ENOMEM:
-		vaultctl_error("not enough memory to unlock vault '%s' (the "
-			       "key derivation needs up to 1 GiB)", vault);
-		break;
-	default:
-		vaultctl_error("cannot read key store '%s/%s': %s", vault,
-			       KEYSTORE_FILE, strerror(-err));
-		break;
-	}
-	return err;
-}
-
-int vaultctl_unlock(const char *vault, const char *passfile,
-		    struct keystore **ks)
-{
-	char prompt[512];
-	uint32_t format = 0;
-	char *pass = NULL;
-	size_t len = 0;
-	int r;
-
-	*ks = NULL;
-	/* Fail before asking for a passphrase that could not help. */
-	r = keystore_peek_format(vault, &format);
-	if (r == 0 && format > KEYSTORE_FORMAT)
-		r = -EPROTONOSUPPORT;
-	if (r < 0)
-		return keystore_message(vault, r, format, false);
-
-	snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", vault);
-	r = vaultctl_passphrase(passfile, "--passfile", prompt, false, &pass,
-				&len);
-	if (r < 0)
-		return r;
-	r = keystore_open(vault, pass, len, ks);
-	passphrase_free(pass, len);
-	if (r < 0)
-		return keystore_message(vault, r, format, true);
-	return 0;
 }
 
 /* ---- dispatch ---- */

@@ -1,6 +1,7 @@
 /*
  * vaultctl.h - what the vaultctl subcommands share: exit codes, the command
- * list, message and option helpers, unlocking a vault.
+ * list, message, option and passphrase helpers, access log records.
+ * Opening and unlocking a vault: vault-open.h.
  *
  * A subcommand is int cmd_<verb>(int argc, char **argv) in
  * tools/cmd-<verb>.c: argv[0] is the verb, options follow (parse them with
@@ -15,7 +16,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct keystore;
 struct vault_settings;
 
 /* Exit status of vaultctl (fsck maps a key error to 2, as the brief says). */
@@ -41,12 +41,23 @@ struct vault_settings;
 VAULTCTL_COMMANDS(VAULTCTL_DECLARE)
 #undef VAULTCTL_DECLARE
 
+/*
+ * Messages, on stderr after flushing stdout.  They name the vault, file,
+ * option or backing path at fault, never a decrypted name: lines that
+ * name documents by their path in the vault are reports the administrator
+ * asked for, on stdout (fsck's and rotate's per-document lines).
+ */
+
 /* "vaultctl: <message>\n" on stderr. */
 void vaultctl_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
 /* "vaultctl: warning: <message>\n" on stderr. */
 void vaultctl_warning(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* "vaultctl: note: <message>\n" on stderr: information, not a problem. */
+void vaultctl_note(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
 /*
@@ -76,17 +87,11 @@ int vaultctl_passphrase(const char *passfile, const char *passfile_option,
 	__attribute__((nonnull(2, 3, 5, 6), warn_unused_result));
 
 /*
- * Read the passphrase (passfile, or the terminal) and open vault's key
- * store.  Checks that the key store exists and is readable before asking.
- * On failure prints why (no vault, wrong passphrase, damaged store,
- * newer format) and returns a negative errno: -EKEYREJECTED for a wrong
- * passphrase.  *ks is released by the caller with keystore_free().
+ * Exit status for a negative errno from the helpers above and from
+ * vaultctl_open_vault() (vault-open.h): 0 for 0, VAULTCTL_EXIT_PASSPHRASE
+ * for -EKEYREJECTED (a wrong passphrase), VAULTCTL_EXIT_USAGE for -ENOTTY
+ * (no passfile and no terminal), else VAULTCTL_EXIT_FAILURE.
  */
-int vaultctl_unlock(const char *vault, const char *passfile,
-		    struct keystore **ks)
-	__attribute__((nonnull(1, 3), warn_unused_result));
-
-/* Exit status for a negative errno from the helpers above. */
 int vaultctl_exit_status(int err);
 
 /*
@@ -99,13 +104,5 @@ int vaultctl_exit_status(int err);
 int vaultctl_record(const char *vault, const struct vault_settings *s,
 		    int event, const char *detail)
 	__attribute__((nonnull(1, 2), warn_unused_result));
-
-/*
- * Take vault's mount lock so that it cannot be mounted meanwhile; refuse
- * (message, -EBUSY) when it is mounted.  *lock_fd holds the lock until
- * closed (-1 when vault is not a vault: the caller's unlock reports that).
- */
-int vaultctl_refuse_mounted(const char *vault, int *lock_fd)
-	__attribute__((nonnull, warn_unused_result));
 
 #endif

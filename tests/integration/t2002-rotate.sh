@@ -182,4 +182,26 @@ run script -qec "'$VAULTCTL' rotate '$VAULT' --passfile '$PASSFILE' --reencrypt"
 is "$RC" 0 "rotate --reencrypt on a terminal: exit 0"
 like "$OUT" "*documents*MiB*MiB/s*left*" "  draws a progress line"
 like "$OUT" "*rotated vault*" "  then the summary"
+
+# --- a document that cannot be rotated ---------------------------------------------------------
+# It is listed on stdout with its path in the vault (a report the
+# administrator asked for); stderr names the vault only.
+mount_vault || abort "mount failed"
+backing_list >"$T/l0"
+echo "cannot be rewrapped" >"$MNT/projects/unrotatable-plan.txt"
+backing_list >"$T/l1"
+umount_vault || abort "unmount failed"
+bad=$(backing_new "$T/l0" "$T/l1" | sed 's|^\./||' | grep -v vaultfs.dirid)
+if [ -x "$HELPERS/fstool" ] && [ -n "$bad" ]; then
+	"$HELPERS/fstool" flip "$VAULT/data/$bad" 200	# both header slots
+	"$HELPERS/fstool" flip "$VAULT/data/$bad" 2248
+	run "$VAULTCTL" rotate "$VAULT" --passfile "$PASSFILE"
+	is "$RC" 1 "rotate with a damaged document: exit 1"
+	like "$OUT" "*failed: /projects/unrotatable-plan.txt (backing $VAULT/data/$bad): *" \
+		"  lists it on stdout with its path in the vault and its backing file"
+	like "$ERR" "*rotation of vault '$VAULT' is unfinished*" "  says so on stderr"
+	unlike "$ERR" "*unrotatable-plan*" "  without its plaintext name"
+else
+	skip "no fstool helper, or no backing file for the new document" 4
+fi
 done_testing
