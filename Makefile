@@ -101,6 +101,15 @@ deps:
 
 test-progs: all $(UNIT_BIN) $(HELPER_BIN) $(FUZZ_REPLAY)
 
+# LD_PRELOAD shim of the power-cut test (t4007): a shared object, built
+# without sanitizers since it is loaded into whichever daemon runs.
+SHIM_SO = $(O)/tests/shim/powercut.so
+$(SHIM_SO): tests/shim/powercut.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -fPIE $(SAN_FLAGS),$(ALL_CFLAGS)) -fPIC -shared \
+	  -o $@ $< -ldl
+test-progs: $(SHIM_SO)
+
 # Every test, TAP, through prove.  VAULTFS_BIN tells scripts which build.
 check: deps
 	@$(MAKE) --no-print-directory test-progs
@@ -115,9 +124,18 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/demo.sh
 
+# The bench also builds a benchmark-only vaultfs without the access log
+# (-DVAULTFS_BENCH_NO_AUDIT, in its own tree, never installed) to show
+# what the log costs.
+BENCH_NOAUDIT_O = $(O)/bench-noaudit
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@sh tests/bench/bench.sh
+	@$(MAKE) --no-print-directory all O=$(BENCH_NOAUDIT_O) \
+	  OUT_BIN=$(BENCH_NOAUDIT_O)/bin \
+	  CPPFLAGS="$(CPPFLAGS) -DVAULTFS_BENCH_NO_AUDIT"
+	@VAULTFS_BIN=$${VAULTFS_BIN:-$(abspath $(OUT_BIN))} \
+	  VAULTFS_NOAUDIT_BIN=$${VAULTFS_NOAUDIT_BIN:-$(abspath $(BENCH_NOAUDIT_O)/bin)} \
+	  sh tests/bench/bench.sh
 
 FUZZ_CC ?= clang
 fuzz:

@@ -2,7 +2,8 @@
  * crashio.c - a writer to crash, and the checker of what survived (t4001).
  *
  *   crashio run   [-s SEED] [-w ID] [-n OPS] [-F FILES] [-m MAX] DIR LOG
- *   crashio check [-s SEED] [-w ID] [-F FILES] [-m MAX] [-M MODE] DIR LOG
+ *   crashio check [-s SEED] [-w ID] [-F FILES] [-m MAX] [-M MODE] [-C CHUNK]
+ *                 DIR LOG
  *
  * run: writer ID works on DIR/wID-f0 .. wID-f(FILES-1) and DIR/wID-tmp
  * with a fixed-seed random sequence of system calls: create, open, pwrite,
@@ -22,6 +23,19 @@
  *           close returned from, and every rename, unlink and create the
  *           daemon performed (they reach the backing store at once);
  *   writer  the writer was killed and the daemon lived: every finished call.
+ *   power   the machine lost power (t4007): only what fsync or fdatasync
+ *           returned from, and every rename, unlink and create (metadata is
+ *           taken to reach the disk in order); close makes nothing durable.
+ *           Files are read in pieces of CHUNK bytes (-C, default 16384, the
+ *           vault's chunk size): a piece that fails with EIO is allowed
+ *           ("unreadable NAME chunk N") when no byte of it was durable (its
+ *           durable state has only zeros or ends before it: the known
+ *           weakness of SECURITY.md section 3, an unsynced write that
+ *           extended a file), else it is a problem.  A file that cannot be
+ *           opened or stat'ed at all is a problem if its durable state had
+ *           data, else it prints "lost NAME: ..." (a document created after
+ *           the last sync became unreadable as a whole) and, if nothing
+ *           else is wrong, exits 3.
  * A call that started but did not finish may or may not have happened.  A
  * file must then exist if every allowed state has it (and not, if none
  * has); its size lie within the allowed sizes; each byte that is the same
@@ -81,7 +95,8 @@ struct model {
 
 static int nfiles = 4, wid;
 static uint64_t seed = 1, maxsize = 1 << 20;
-static bool keep_hist, every_durable;
+static bool keep_hist, every_durable, power_mode;
+static uint64_t read_chunk = 16384;
 static const char *dir;
 
 /* ---- PRNG -------------------------------------------------------------- */
@@ -252,7 +267,9 @@ static void apply(struct model *m, const struct op *o)
 			n->open = false;
 		if (o->kind == OP_ACLOSE)
 			n->aopen = false;
-		durable(n);
+		/* after a power cut only a sync makes data durable */
+		if (!power_mode || o->kind == OP_SYNC || o->kind == OP_DSYNC)
+			durable(n);
 		break;
 	case OP_AOPEN:
 		n->aopen = true;
@@ -547,7 +564,8 @@ static void problem(const char *name, const char *fmt, ...)
 
 /* Does got (NULL: absent) fit the allowed states of n?  why gets a reason. */
 static bool fits(const struct name *n, const uint8_t *got, size_t size,
-		 char *why, size_t cap, unsigned long *pinned)
+		 char *why, size_t cap, unsigned long *pinned,
+		 const uint8_t *skip)
 {
 	size_t lo = SIZE_MAX, hi = 0, nexist = 0;
 
@@ -581,6 +599,8 @@ static bool fits(const struct name *n, const uint8_t *got, size_t size,
 		bool same = nexist == n->nhist, any = got[x] == 0;
 		int v = -1;
 
+		if (skip && skip[x / read_chunk])
+			continue;	/* unreadable (power mode): judged apart */
 		for (size_t i = 0; i < n->nhist; i++) {
 			const struct state *s = &n->hist[i];
 
@@ -647,6 +667,145 @@ static int read_back(const char *path, uint8_t **data, size_t *size)
 	return 0;
 }
 
+/*
+ * Power mode: read path in pieces of read_chunk bytes; a piece that fails
+ * with EIO reads as zeros and is flagged in *skip (one byte per piece).
+ */
+static int read_back_pieces(const char *path, uint8_t **data, size_t *size,
+			    uint8_t **skip, size_t *nbad)
+{
+	struct stat st;
+	size_t len, npieces;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*data = NULL;
+	*skip = NULL;
+	*nbad = 0;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	len = (size_t)st.st_size;
+	npieces = len / read_chunk + 1;
+	*data = xmalloc(len);
+	*skip = xmalloc(npieces);
+	memset(*skip, 0, npieces);
+	for (size_t at = 0; at < len;) {
+		size_t piece = read_chunk - at % read_chunk, got = 0;
+
+		if (piece > len - at)
+			piece = len - at;
+		while (got < piece) {
+			ssize_t n = pread(fd, *data + at + got, piece - got,
+					  (off_t)(at + got));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EIO) {
+				memset(*data + at, 0, piece);
+				(*skip)[at / read_chunk] = 1;
+				(*nbad)++;
+				got = piece;
+				break;
+			}
+			if (n < 0) {
+				int e = errno;
+
+				close(fd);
+				free(*data);
+				free(*skip);
+				*data = *skip = NULL;
+				return -e;
+			}
+			if (n == 0)
+				break;
+			got += (size_t)n;
+		}
+		if (got < piece) {		/* shorter than its size */
+			len = at + got;
+			break;
+		}
+		at += piece;
+	}
+	close(fd);
+	*size = len;
+	return 0;
+}
+
+/* Did the durable state of n hold a non-zero byte in piece c? */
+static bool piece_durable(const struct name *n, size_t c)
+{
+	const struct state *s = n->nhist ? &n->hist[0] : NULL;
+
+	if (!s || !s->exists)
+		return false;
+	for (size_t x = c * read_chunk; x < (c + 1) * read_chunk && x < s->size; x++)
+		if (s->data[x])
+			return true;
+	return false;
+}
+
+static unsigned long pieces_unreadable, lost_files;
+
+/* Power mode: judge one file.  Returns true if it passes. */
+static bool check_power(const char *p, const struct model *m,
+			const struct model *m2, bool have_inflight, int i,
+			uint64_t last_end, unsigned long *pinned_out)
+{
+	const struct name *n = &m->n[i];
+	char why[256], why2[256];
+	unsigned long pinned = 0, pinned2 = 0;
+	uint8_t *got, *skip;
+	size_t size = 0, nbad = 0;
+	bool good = true;
+	int r;
+
+	r = read_back_pieces(p, &got, &size, &skip, &nbad);
+	if (r < 0 && r != -ENOENT) {
+		bool had = n->nhist && n->hist[0].exists && n->hist[0].size;
+
+		if (had || !power_mode) {
+			problem(p, "cannot read it back: %s (it held durable data)",
+				strerror(-r));
+			return false;
+		}
+		printf("lost %s: the whole file is unreadable: %s (created "
+		       "or emptied before the last sync, written after it)\n",
+		       p, strerror(-r));
+		lost_files++;
+		return true;
+	}
+	for (size_t c = 0; got && c <= size / read_chunk; c++) {
+		if (!skip[c])
+			continue;
+		if (piece_durable(n, c) &&
+		    (!have_inflight || piece_durable(&m2->n[i], c))) {
+			problem(p, "chunk %zu unreadable (EIO), but it held data "
+				"that was made durable", c);
+			good = false;
+		} else {
+			printf("unreadable %s chunk %zu (nothing in it was "
+			       "durable)\n", p, c);
+		}
+	}
+	pieces_unreadable += nbad;
+	if (!fits(&m->n[i], got, size, why, sizeof(why), &pinned, skip) &&
+	    !(have_inflight &&
+	      fits(&m2->n[i], got, size, why2, sizeof(why2), &pinned2, skip))) {
+		problem(p, "%s (after call %" PRIu64 "%s)", why, last_end,
+			have_inflight ? ", one more in flight" : "");
+		good = false;
+	}
+	*pinned_out = pinned > pinned2 ? pinned : pinned2;
+	free(got);
+	free(skip);
+	return good;
+}
+
 static int cmd_check(const char *log, const char *mode)
 {
 	struct model m, m2;
@@ -662,6 +821,8 @@ static int cmd_check(const char *log, const char *mode)
 	}
 	if (!strcmp(mode, "writer"))
 		every_durable = true;
+	else if (!strcmp(mode, "power"))
+		power_mode = true;
 	else if (strcmp(mode, "daemon")) {
 		fprintf(stderr, "crashio: unknown mode '%s'\n", mode);
 		return 2;
@@ -701,15 +862,26 @@ static int cmd_check(const char *log, const char *mode)
 		int r;
 
 		path_of(p, sizeof(p), i);
+		if (power_mode) {
+			if (check_power(p, &m, &m2, have_inflight, i, last_end,
+					&pinned)) {
+				names_ok++;
+				bytes_pinned += pinned;
+			} else {
+				problems++;
+			}
+			continue;
+		}
 		r = read_back(p, &got, &size);
 		if (r < 0 && r != -ENOENT) {
 			problem(p, "cannot read it back: %s", strerror(-r));
 			problems++;
 			continue;
 		}
-		if (fits(&m.n[i], got, size, why, sizeof(why), &pinned) ||
+		if (fits(&m.n[i], got, size, why, sizeof(why), &pinned, NULL) ||
 		    (have_inflight &&
-		     fits(&m2.n[i], got, size, why2, sizeof(why2), &pinned2))) {
+		     fits(&m2.n[i], got, size, why2, sizeof(why2), &pinned2,
+			  NULL))) {
 			names_ok++;
 			bytes_pinned += pinned > pinned2 ? pinned : pinned2;
 		} else {
@@ -719,13 +891,16 @@ static int cmd_check(const char *log, const char *mode)
 		}
 		free(got);
 	}
+	if (power_mode)
+		printf("writer %d: %lu chunks unreadable, %lu files lost\n", wid,
+		       pieces_unreadable, lost_files);
 	printf("writer %d: %" PRIu64 " calls finished%s; %lu names fit, %lu "
 	       "do not; %lu durable bytes verified\n", wid, last_end,
 	       have_inflight ? " (and one in flight)" : "", names_ok, problems,
 	       bytes_pinned);
 	model_free(&m);
 	model_free(&m2);
-	return problems ? 1 : 0;
+	return problems ? 1 : lost_files ? 3 : 0;
 }
 
 static _Noreturn void usage(void)
@@ -733,7 +908,7 @@ static _Noreturn void usage(void)
 	fprintf(stderr, "usage: crashio run [-s SEED] [-w ID] [-n OPS] [-F FILES] "
 		"[-m MAX] DIR LOG\n"
 		"       crashio check [-s SEED] [-w ID] [-F FILES] [-m MAX] "
-		"[-M daemon|writer] DIR LOG\n");
+		"[-M daemon|writer|power] [-C CHUNK] DIR LOG\n");
 	exit(2);
 }
 
@@ -748,7 +923,7 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	argv++;
 	argc--;
-	while ((c = getopt(argc, argv, "s:w:n:F:m:M:")) != -1) {
+	while ((c = getopt(argc, argv, "s:w:n:F:m:M:C:")) != -1) {
 		switch (c) {
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
@@ -771,6 +946,11 @@ int main(int argc, char **argv)
 			break;
 		case 'M':
 			mode = optarg;
+			break;
+		case 'C':
+			read_chunk = strtoull(optarg, NULL, 0);
+			if (read_chunk < 512)
+				usage();
 			break;
 		default:
 			usage();
