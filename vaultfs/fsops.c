@@ -172,6 +172,16 @@ static void table_grow(struct fsops *fs)
 
 static void inode_forget(struct fsops *fs, struct inode *in, uint64_t n);
 
+/* The inode of backing file st, or NULL.  Table lock held. */
+static struct inode *table_find(struct fsops *fs, const struct stat *st)
+{
+	struct inode *in = fs->buckets[bucket_of(fs, st->st_dev, st->st_ino)];
+
+	while (in && (in->dev != st->st_dev || in->ino != st->st_ino))
+		in = in->next;
+	return in;
+}
+
 /*
  * Record that in is reachable as parent/name.  Table lock held; returns
  * the former parent, whose reference the caller drops with inode_forget()
@@ -306,12 +316,9 @@ static void inode_moved(struct fsops *fs, const struct stat *st,
 	struct inode *in, *old = NULL;
 
 	pthread_mutex_lock(&fs->table_lock);
-	for (in = fs->buckets[bucket_of(fs, st->st_dev, st->st_ino)]; in;
-	     in = in->next)
-		if (in->dev == st->st_dev && in->ino == st->st_ino) {
-			old = set_link(in, parent, name);
-			break;
-		}
+	in = table_find(fs, st);
+	if (in)
+		old = set_link(in, parent, name);
 	pthread_mutex_unlock(&fs->table_lock);
 	if (old)
 		inode_forget(fs, old, 1);
@@ -385,10 +392,7 @@ static bool known_doc_id(struct fsops *fs, const struct stat *st,
 	if (!S_ISREG(st->st_mode))
 		return false;
 	pthread_mutex_lock(&fs->table_lock);
-	for (in = fs->buckets[bucket_of(fs, st->st_dev, st->st_ino)]; in;
-	     in = in->next)
-		if (in->dev == st->st_dev && in->ino == st->st_ino)
-			break;
+	in = table_find(fs, st);
 	if (in)
 		in->nlookup++;	/* the inode lock is never taken under ours */
 	pthread_mutex_unlock(&fs->table_lock);
@@ -662,10 +666,7 @@ static void pin(struct fsops *fs, struct inode *dir, const char *backing,
 	if (S_ISDIR(st->st_mode))
 		return;
 	pthread_mutex_lock(&fs->table_lock);
-	for (in = fs->buckets[bucket_of(fs, st->st_dev, st->st_ino)]; in;
-	     in = in->next)
-		if (in->dev == st->st_dev && in->ino == st->st_ino)
-			break;
+	in = table_find(fs, st);
 	fd = in && in->fd < 0 ? 0 : -1;
 	pthread_mutex_unlock(&fs->table_lock);
 	if (fd < 0)
@@ -680,10 +681,7 @@ static void pin(struct fsops *fs, struct inode *dir, const char *backing,
 	}
 	/* Look again: the kernel may have forgotten it meanwhile. */
 	pthread_mutex_lock(&fs->table_lock);
-	for (in = fs->buckets[bucket_of(fs, st->st_dev, st->st_ino)]; in;
-	     in = in->next)
-		if (in->dev == st->st_dev && in->ino == st->st_ino)
-			break;
+	in = table_find(fs, st);
 	if (in && in->fd < 0) {
 		in->fd = fd;
 		fd = -1;

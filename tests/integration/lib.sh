@@ -187,6 +187,51 @@ run() {
 	return 0
 }
 
+# ---------------------------------------------------------------- accounts
+
+# need_users U1 U2...: the accounts exist (made with useradd if missing),
+# or skip the whole test
+need_users() {
+	for _u; do
+		id "$_u" >/dev/null 2>&1 && continue
+		command -v useradd >/dev/null 2>&1 || skip_all "no user $_u and no useradd"
+		useradd -M -U -s /bin/sh -d /nonexistent "$_u" 2>"$T/useradd.err" ||
+			skip_all "cannot create user $_u: $(cat "$T/useradd.err")"
+	done
+}
+
+# wait_gone PID...: wait (10 s at most) until the processes have exited
+wait_gone() {
+	_i=0
+	for _p; do
+		while kill -0 "$_p" 2>/dev/null; do
+			_i=$((_i + 1))
+			[ $_i -ge 100 ] && return 1
+			sleep 0.1
+		done
+	done
+	return 0
+}
+
+# as USER CMD...: run CMD as USER (its uid, gid and groups)
+as() {
+	_u=$1
+	shift
+	tmo setpriv --reuid="$(id -u "$_u")" --regid="$(id -g "$_u")" \
+		--init-groups -- "$@"
+}
+
+# try USER OP PATH [ARG]: errno name (or OK) of one operation as USER,
+# by a private copy of fstool (the build directory may be closed to USER)
+try() {
+	_u=$1
+	shift
+	if [ ! -x "$T/fstool" ]; then
+		cp "$HELPERS/fstool" "$T/fstool" && chmod 755 "$T/fstool"
+	fi
+	as "$_u" "$T/fstool" try "$@" 2>&1
+}
+
 # ---------------------------------------------------------------- setup
 
 need_cmd() {

@@ -8,32 +8,9 @@ need_cmd setpriv
 
 U1=vaultuser1
 U2=vaultuser2
-for u in $U1 $U2; do
-	if ! id "$u" >/dev/null 2>&1; then
-		command -v useradd >/dev/null 2>&1 || skip_all "no user $u and no useradd"
-		useradd -M -U -s /bin/sh -d /nonexistent "$u" 2>"$T/useradd.err" ||
-			skip_all "cannot create user $u: $(cat "$T/useradd.err")"
-	fi
-done
+need_users $U1 $U2
 uid1=$(id -u $U1); gid1=$(id -g $U1)
 uid2=$(id -u $U2); gid2=$(id -g $U2)
-
-# the users run a private copy of the helper (the build dir may be closed)
-cp "$HELPERS/fstool" "$T/fstool" && chmod 755 "$T/fstool"
-
-# as USER CMD...
-as() {
-	_u=$1
-	shift
-	tmo setpriv --reuid="$(id -u "$_u")" --regid="$(id -g "$_u")" \
-		--init-groups -- "$@"
-}
-# try USER OP PATH [ARG]: errno name (or OK) of one operation as USER
-try() {
-	_u=$1
-	shift
-	as "$_u" "$T/fstool" try "$@" 2>&1
-}
 
 make_vault || abort "vaultctl init failed (exit $RC)"
 mount_vault -o allow_other || abort "mount -o allow_other failed (exit $RC)"

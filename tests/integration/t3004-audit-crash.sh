@@ -66,19 +66,6 @@ frames() {
 		END { printf "%d %d %d %d %d %d %d\n", n, first, seq, off, len, off + len, size }'
 }
 
-# wait_gone PID...: wait (10 s at most) until the processes have exited
-wait_gone() {
-	_i=0
-	for _p; do
-		while kill -0 "$_p" 2>/dev/null; do
-			_i=$((_i + 1))
-			[ $_i -ge 100 ] && return 1
-			sleep 0.1
-		done
-	done
-	return 0
-}
-
 # wait_frames N COUNT: wait (5 s at most) until segment N has COUNT frames
 wait_frames() {
 	_i=0

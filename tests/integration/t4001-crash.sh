@@ -42,19 +42,6 @@ delay() {
 	echo "$((_d / 10)).$((_d % 10))"
 }
 
-# wait_gone PID...: wait (10 s at most) until the processes have exited
-wait_gone() {
-	_i=0
-	for _p; do
-		while kill -0 "$_p" 2>/dev/null; do
-			_i=$((_i + 1))
-			[ $_i -ge 100 ] && return 1
-			sleep 0.1
-		done
-	done
-	return 0
-}
-
 rounds=0 calls=0 verified=0
 # round MODE SEED
 round() {

@@ -61,18 +61,6 @@ delay() {
 	echo "$((_d / 10)).$((_d % 10))"
 }
 
-wait_gone() {
-	_i=0
-	for _p; do
-		while kill -0 "$_p" 2>/dev/null; do
-			_i=$((_i + 1))
-			[ $_i -ge 100 ] && return 1
-			sleep 0.1
-		done
-	done
-	return 0
-}
-
 # mount_shim JOURNALDIR: mount with the shim loaded into the daemon
 mount_shim() {
 	LD_PRELOAD=$SHIM POWERCUT_JOURNAL=$1 POWERCUT_ROOT=$VAULT
