@@ -7,44 +7,12 @@
 
 #include "../vaultfs/auditrec.h"
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-	size_t n, i;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
 void audit_print_safe(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p != 0) {
-		size_t n = utf8_len(p);
+		size_t n = auditrec_utf8_len(p);
 
 		if (n == 0 || *p < 0x20 || *p == 0x7f || *p == '\\' ||
 		    (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
@@ -63,29 +31,7 @@ void audit_print_safe(FILE *f, const char *s)
 
 void audit_print_json(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (s == NULL) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	while (*p != 0) {
-		size_t n = utf8_len(p);
-
-		if (n == 0) {
-			fprintf(f, "\\\\x%02x", *p++);
-		} else if (*p == '"' || *p == '\\') {
-			fputc('\\', f);
-			fputc(*p++, f);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(f, "\\u%04x", *p++);
-		} else {
-			fwrite(p, 1, n, f);
-			p += n;
-		}
-	}
-	fputc('"', f);
+	auditrec_print_json_string(f, s);
 }
 
 void audit_print_json_time(FILE *f, int64_t us)

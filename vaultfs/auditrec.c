@@ -497,8 +497,7 @@ void auditrec_format_time(int64_t time_us, char out[32])
 	snprintf(out + 19, 32 - 19, ".%06dZ", (int)us);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
+size_t auditrec_utf8_len(const unsigned char *s)
 {
 	unsigned char c = s[0];
 
@@ -524,19 +523,18 @@ static size_t utf8_len(const unsigned char *s)
 	return 0;
 }
 
-static void json_str(FILE *f, const char *key, const char *s)
+void auditrec_print_json_string(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
-	fprintf(f, ",\"%s\":", key);
 	if (s == NULL) {
 		fputs("null", f);
 		return;
 	}
 	fputc('"', f);
-	/* The string is NUL-terminated, so utf8_len never reads past it. */
+	/* The string is NUL-terminated, so auditrec_utf8_len never reads past it. */
 	while (*p != 0) {
-		size_t n = utf8_len(p);
+		size_t n = auditrec_utf8_len(p);
 
 		if (n == 0) {
 			fprintf(f, "\\\\x%02x", *p);
@@ -552,6 +550,12 @@ static void json_str(FILE *f, const char *key, const char *s)
 		}
 	}
 	fputc('"', f);
+}
+
+static void json_str(FILE *f, const char *key, const char *s)
+{
+	fprintf(f, ",\"%s\":", key);
+	auditrec_print_json_string(f, s);
 }
 
 int auditrec_print_json(FILE *f, const struct audit_record *r)

@@ -289,6 +289,16 @@ int auditrec_header_open(const struct auditrec_header *h,
 int auditrec_print_json(FILE *f, const struct audit_record *r)
 	__attribute__((nonnull, warn_unused_result));
 
+/*
+ * s as a JSON string value (null for NULL), escaped as in
+ * auditrec_print_json(): bytes that are not UTF-8 as "\\xNN".
+ */
+void auditrec_print_json_string(FILE *f, const char *s)
+	__attribute__((nonnull(1)));
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+size_t auditrec_utf8_len(const unsigned char *s) __attribute__((nonnull));
+
 /* "2026-11-20T10:00:00.123456Z"; buffer of 32. */
 void auditrec_format_time(int64_t time_us, char out[32]) __attribute__((nonnull));
 
