@@ -9,8 +9,15 @@
 
 #include <stddef.h>
 
-/* Valid levels: 0 (off) and 1 .. COMPRESS_LEVEL_MAX. */
-#define COMPRESS_LEVEL_DEFAULT 3
+/*
+ * Valid levels: 0 (off) and 1 .. COMPRESS_LEVEL_MAX.  The default is 1:
+ * on 64 KiB chunks of the bench's text corpus (make bench) level 1 stores
+ * 30.5 % of the plain size against 29.6 % at level 3, and the daemon
+ * spends 20 % less CPU writing it (456 against 567 ms for 128 MiB) and a
+ * little less reading it.  Negative (fast) levels cost more space than
+ * they save time: -1 stores 36 % for 3 % fewer instructions than level 1.
+ */
+#define COMPRESS_LEVEL_DEFAULT 1
 #define COMPRESS_LEVEL_MAX 19
 
 /*

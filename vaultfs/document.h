@@ -5,13 +5,18 @@
  * A struct doc caches the header, the unwrapped data key (sodium_malloc)
  * and one plaintext chunk, so that small sequential writes are coalesced
  * and a random read or write costs O(chunk size).  Memory per doc is
- * bounded: about two chunk slots, whatever the file size.
+ * bounded: about two chunk slots, plus up to 64 KiB remembering superseded
+ * versions after many random writes, whatever the file size.
  *
  * Durability: doc_write() may keep data in the chunk cache; doc_flush()
  * writes it and the header (readable by the next doc_open), doc_sync()
  * also makes it durable (fdatasync/fsync).  Superseded chunk versions are
  * punched out only after the new ones are durable, so a crash never makes
- * data that was synced unreadable.
+ * data that was synced unreadable.  Versions written since the last sync
+ * replace one another in one slot, beside the last durable one (no sync
+ * of their own): a crash may lose them, as POSIX allows for unsynced data,
+ * never what was synced.  doc_read() opens the chunks of a large read on
+ * several threads (workers.h).
  *
  * Not thread-safe: the caller serialises all calls on one doc (the daemon
  * holds the inode lock).  The doc does not own fd; the caller closes it

@@ -7,13 +7,16 @@
 #                    text corpus is half of it, the tree scales with it
 #   BENCH_REPEAT     runs per measurement, the median is reported (default 1)
 #   BENCH_RAND_OPS   4 KiB operations per random phase (default 20000)
-#   BENCH_TARGETS    subset of "native passthrough gocryptfs vaultfs"
+#   BENCH_TARGETS    subset of "native passthrough gocryptfs vaultfs noaudit"
 #   BENCH_TMPDIR     where the work directory goes (default /var/tmp)
 #   BENCH_OUT        where programs and results.json go (default build/bench)
 #   BENCH_PT_OPTS    extra -o options for passthrough_ll (e.g. writeback)
 #   BENCH_VAULTFS_OPTS extra -o options for vaultfs (e.g. no_writeback)
 #   BENCH_TIMEOUT    seconds before one phase is given up (default 900)
 #   VAULTFS_BIN      directory holding vaultfs and vaultctl (default bin)
+#   VAULTFS_NOAUDIT_BIN  the same, built with -DVAULTFS_BENCH_NO_AUDIT (no
+#                    access log; `make bench` builds it into
+#                    build/bench-noaudit/bin, the default): target noaudit
 #
 # Must run as root (drop_caches).  Every target works in one temporary
 # directory on one file system; a trap unmounts and removes it.
@@ -27,10 +30,11 @@ VBIN=${VAULTFS_BIN:-$ROOT/bin}
 SIZE=${BENCH_SIZE_MB:-256}
 REPEAT=${BENCH_REPEAT:-1}
 OPS=${BENCH_RAND_OPS:-20000}
-TARGETS=${BENCH_TARGETS:-native passthrough gocryptfs vaultfs}
+NABIN=${VAULTFS_NOAUDIT_BIN:-$ROOT/build/bench-noaudit/bin}
+TARGETS=${BENCH_TARGETS:-native passthrough gocryptfs vaultfs noaudit}
 TMPROOT=${BENCH_TMPDIR:-/var/tmp}
 LIMIT=${BENCH_TIMEOUT:-900}
-ALL_TARGETS="native passthrough gocryptfs vaultfs"
+ALL_TARGETS="native passthrough gocryptfs vaultfs noaudit"
 KEYS="seqw seqr corpw corpr randr randw untar lsr readall rmrf"
 CORPUS_FILES="text.txt headers.h scripts.txt data.csv"
 
@@ -99,9 +103,20 @@ fi
 [ "$HAVE_PT" = 1 ] || msg "cannot build libfuse's passthrough_ll (libfuse3-dev examples in $EX): column n/a"
 
 HAVE_VAULTFS=1
+V_CHUNK= V_COMP=
 if [ ! -x "$VBIN/vaultfs" ] || [ ! -x "$VBIN/vaultctl" ]; then
 	msg "no vaultfs/vaultctl in '$VBIN' (run make, or set VAULTFS_BIN): column n/a"
 	HAVE_VAULTFS=0
+fi
+# The benchmark-only build without the access log: it must say so at mount
+# (checked below), and the normal build must not.
+NA_WARNING='BENCHMARK-ONLY BUILD'
+HAVE_NOAUDIT=1
+if [ ! -x "$NABIN/vaultfs" ] || [ ! -x "$NABIN/vaultctl" ]; then
+	case " $TARGETS " in
+	*" noaudit "*) msg "no benchmark-only vaultfs in '$NABIN' (make bench builds it; or set VAULTFS_NOAUDIT_BIN): column no-audit n/a" ;;
+	esac
+	HAVE_NOAUDIT=0
 fi
 
 now() { "$BIO" now; }
@@ -223,14 +238,25 @@ setup_target() {
 		gocryptfs -init -q -scryptn 10 -passfile "$PF" "$B" \
 			>"$W/init.log" 2>&1 ||
 			{ msg "gocryptfs -init failed:"; cat "$W/init.log" >&2; return 1; } ;;
-	vaultfs)
-		[ "$HAVE_VAULTFS" = 1 ] || return 1
-		"$VBIN/vaultctl" init "$B" --passfile "$PF" \
+	vaultfs|noaudit)
+		if [ "$t" = vaultfs ]; then
+			[ "$HAVE_VAULTFS" = 1 ] || return 1
+			TBIN=$VBIN
+		else
+			[ "$HAVE_NOAUDIT" = 1 ] || return 1
+			TBIN=$NABIN
+		fi
+		if "$TBIN/vaultctl" init "$B" --passfile "$PF" \
 			--auditor-key-out "$W/auditor.key" --auditor-passfile "$AF" \
-			--kdf interactive >"$W/init.log" 2>&1 && return 0
+			--kdf interactive >"$W/init.log" 2>&1; then
+			# the settings vaultctl init chose, for the report
+			V_CHUNK=$(sed -n 's/^ *chunk size: *//p' "$W/init.log")
+			V_COMP=$(sed -n 's/^ *compression: *//p' "$W/init.log")
+			return 0
+		fi
 		# an older vaultctl without --kdf: try once more without it
 		rm -rf "$B" "$W/auditor.key" && mkdir -p "$B"
-		"$VBIN/vaultctl" init "$B" --passfile "$PF" \
+		"$TBIN/vaultctl" init "$B" --passfile "$PF" \
 			--auditor-key-out "$W/auditor.key" --auditor-passfile "$AF" \
 			>>"$W/init.log" 2>&1 ||
 			{ msg "vaultctl init failed:"; cat "$W/init.log" >&2; return 1; } ;;
@@ -249,12 +275,13 @@ do_mount() {
 			"$M" >>"$W/daemon.log" 2>&1 & ;;
 	gocryptfs)
 		gocryptfs -fg -q -passfile "$PF" "$B" "$M" >>"$W/daemon.log" 2>&1 & ;;
-	vaultfs)
+	vaultfs|noaudit)
+		[ "$t" = vaultfs ] && TBIN=$VBIN || TBIN=$NABIN
 		if [ -n "${BENCH_VAULTFS_OPTS:-}" ]; then
-			"$VBIN/vaultfs" "$B" "$M" --passfile "$PF" -f \
+			"$TBIN/vaultfs" "$B" "$M" --passfile "$PF" -f \
 				-o "$BENCH_VAULTFS_OPTS" >>"$W/daemon.log" 2>&1 &
 		else
-			"$VBIN/vaultfs" "$B" "$M" --passfile "$PF" -f \
+			"$TBIN/vaultfs" "$B" "$M" --passfile "$PF" -f \
 				>>"$W/daemon.log" 2>&1 &
 		fi ;;
 	esac
@@ -276,6 +303,17 @@ do_mount() {
 		fi
 		sleep 0.1
 	done
+	# never compare a build with itself: only noaudit runs without the log
+	case $t in
+	vaultfs|noaudit)
+		if grep -q "$NA_WARNING" "$W/daemon.log"; then
+			[ "$t" = noaudit ] ||
+				{ msg "$VBIN/vaultfs is a benchmark-only build without the access log"; return 1; }
+		else
+			[ "$t" = vaultfs ] ||
+				{ msg "$NABIN/vaultfs does not say it runs without the access log"; return 1; }
+		fi ;;
+	esac
 }
 
 do_umount() {
@@ -420,6 +458,7 @@ while [ "$rep" -le "$REPEAT" ]; do
 		passthrough) ok=$HAVE_PT ;;
 		gocryptfs) ok=$HAVE_GOCRYPTFS ;;
 		vaultfs) ok=$HAVE_VAULTFS ;;
+		noaudit) ok=$HAVE_NOAUDIT ;;
 		*) ok=1 ;;
 		esac
 		[ "$ok" = 1 ] || continue
@@ -461,6 +500,15 @@ runs() {	# runs T KEY: JSON array of every run
 	awk -v t="$1" -v k="$2" '
 		$1 == t && $2 == k { s = s (n++ ? "," : "") ($3 == "BAD" ? "\"BAD\"" : $3) }
 		END { printf "[%s]", s }' "$RES"
+}
+# audit_cost WITH WITHOUT HIGHER: extra time the access log costs, in %
+# (rates are turned into times: 1/rate)
+audit_cost() {
+	case "$1$2" in *BAD*) echo BAD; return ;; esac
+	[ -n "$1" ] && [ -n "$2" ] || return 0
+	awk -v a="$1" -v b="$2" -v h="$3" 'BEGIN {
+		if (a + 0 == 0 || b + 0 == 0) exit
+		printf "%.1f", (h ? b / a : a / b) * 100 - 100 }'
 }
 # ratio A B HIGHER: A over B when higher is better, B over A otherwise
 ratio() {
@@ -513,7 +561,9 @@ row() {
 	v=$(median vaultfs "$k")
 	r1=$(ratio "$v" "$(median gocryptfs "$k")" "$h")
 	r2=$(ratio "$v" "$(median passthrough "$k")" "$h")
-	printf ' %9s %9s\n' "${r1:-n/a}" "${r2:-n/a}"
+	ac=
+	case $k in stored_*) ;; *) ac=$(audit_cost "$v" "$(median noaudit "$k")" "$h") ;; esac
+	printf ' %9s %9s %8s\n' "${r1:-n/a}" "${r2:-n/a}" "${ac:-n/a}"
 }
 
 available=
@@ -533,12 +583,15 @@ V_ZSTD=$(zstd --version 2>/dev/null | sed -n 's/.*v\([0-9][0-9.]*\).*/\1/p')
 echo
 echo "vaultfs benchmark - $DATE - $NPROC x $MODEL - Linux $KERNEL"
 echo "on $FSTYPE in $TMPROOT; libfuse $V_FUSE, gocryptfs $V_GOCRYPTFS, zstd $V_ZSTD"
+echo "vaultfs vaults: chunk size ${V_CHUNK:-?}, compression ${V_COMP:-?} (vaultctl init defaults)"
 echo "targets available: ${available:-none}; $REPEAT run(s), median shown; total $(fmt "$T_TOTAL" 0) s"
 [ -z "$FAILED" ] || echo "FAILED: $FAILED"
 echo "ratios: vaultfs vs gocryptfs / vs passthrough, > 1 means vaultfs is better"
+echo "no-audit: benchmark-only vaultfs build without the access log; audit%:"
+echo "extra time vaultfs takes with the log, in % of the time without it"
 echo
-printf '%-42s %11s %11s %11s %11s %9s %9s\n' workload native passthrough \
-	gocryptfs vaultfs 'v/gocrypt' 'v/passthr'
+printf '%-42s %11s %11s %11s %11s %11s %9s %9s %8s\n' workload native passthrough \
+	gocryptfs vaultfs no-audit 'v/gocrypt' 'v/passthr' 'audit%'
 for k in $KEYS; do row "$k"; done
 echo
 echo "bytes stored (du -sk of the backing store, lower is better)"
@@ -582,6 +635,8 @@ jnum() { case $1 in '') echo null ;; BAD) echo '"BAD"' ;; *) echo "$1" ;; esac; 
 		"$FSTYPE" "$V_FUSE" "$V_GOCRYPTFS" "$V_ZSTD"
 	printf '  "options": {"passthrough": "%s", "vaultfs": "%s"},\n' \
 		"${BENCH_PT_OPTS:-}" "${BENCH_VAULTFS_OPTS:-}"
+	printf '  "vaultfs_settings": {"chunk_size": "%s", "compression": "%s"},\n' \
+		"$V_CHUNK" "$V_COMP"
 	printf '  "config": {"size_mb": %s, "corpus_mb": %s, "rand_ops": %s, "files": %s, "dirs": %s, "repeat": %s},\n' \
 		"$SIZE" "$CORPUS_MB" "$OPS" "$NFILES" "$NDIRS" "$REPEAT"
 	printf '  "targets_available": ['
@@ -613,9 +668,12 @@ jnum() { case $1 in '') echo null ;; BAD) echo '"BAD"' ;; *) echo "$1" ;; esac; 
 			printf '%s"%s": %s' "$s2" "$t" "$(runs "$t" "$k")"
 			s2=', '
 		done
-		printf '},\n     "vaultfs_vs_gocryptfs": %s, "vaultfs_vs_passthrough": %s}' \
+		ac=
+		case $k in stored_*) ;; *) ac=$(audit_cost "$v" "$(median noaudit "$k")" "$h") ;; esac
+		printf '},\n     "vaultfs_vs_gocryptfs": %s, "vaultfs_vs_passthrough": %s, "audit_cost_percent": %s}' \
 			"$(jnum "$(ratio "$v" "$(median gocryptfs "$k")" "$h")")" \
-			"$(jnum "$(ratio "$v" "$(median passthrough "$k")" "$h")")"
+			"$(jnum "$(ratio "$v" "$(median passthrough "$k")" "$h")")" \
+			"$(jnum "$ac")"
 		sep=',
 '
 	done

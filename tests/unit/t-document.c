@@ -1015,6 +1015,209 @@ static void test_batches(const struct keystore *ks, uint32_t cs)
 	free(data);
 }
 
+/*
+ * Versions written since the last sync: the second one replaces the first
+ * in its slot (no sync in between), the durable version stays in the
+ * other slot until the sync, and a crash (a torn newest frame) falls back
+ * to that durable version.
+ */
+static void test_unsynced_rewrites(const struct keystore *ks)
+{
+	const uint32_t cs = 4096;
+	uint8_t *a = malloc(cs), *b = malloc(cs), *c = malloc(cs);
+	uint64_t ga, gb;
+	struct doc *d;
+	char junk[300];
+	int fd, fd2, sa, sb;
+
+	fd = make_doc(ks, cs, a, 1);	/* A, durable */
+	sa = !slot_empty(fd, cs, 0, 1);
+	ga = slot_gen(fd, cs, 0, sa);
+	d = reopen(NULL, fd, ks);
+	fill_rnd(b, cs);
+	fill_rnd(c, cs);
+	is_int(doc_write(d, b, cs, 0), 0, "unsynced: write B");
+	sb = 1 - sa;
+	gb = slot_gen(fd, cs, 0, sb);
+	ok(gb == ga + 1, "unsynced: B in the other slot");
+	is_int(doc_write(d, c, cs, 0), 0, "unsynced: write C");
+	ok(slot_gen(fd, cs, 0, sb) == ga + 2 && slot_gen(fd, cs, 0, sa) == ga,
+	   "unsynced: C replaces B in its slot, A untouched");
+	ok(content_is(d, c, cs), "unsynced: C reads");
+	/* a crash now, with C torn: the durable A reads */
+	fd2 = new_file();
+	copy_range(fd, fd2, 0, 0, (size_t)container_slot_offset(cs, 1, 0));
+	fill_rnd((uint8_t *)junk, sizeof(junk));
+	if (pwrite(fd2, junk, sizeof(junk),
+		   (off_t)container_slot_offset(cs, 0, sb) + 500) < 0)
+		exit(1);
+	{
+		struct doc *d2 = reopen(NULL, fd2, ks);
+
+		ok(d2 && content_is(d2, a, cs), "unsynced: torn C, A reads");
+		doc_close(d2);
+	}
+	is_int(doc_sync(d, true), 0, "unsynced: sync");
+	ok(slot_empty(fd, cs, 0, sa) && slot_gen(fd, cs, 0, sb) == ga + 2,
+	   "unsynced: after the sync A is punched, C stays");
+	/* after the sync the next version goes to the other slot again */
+	is_int(doc_write(d, b, cs, 0), 0, "unsynced: write B after sync");
+	ok(slot_gen(fd, cs, 0, sa) == ga + 3 && slot_gen(fd, cs, 0, sb) == ga + 2,
+	   "unsynced: B beside the durable C");
+	d = reopen(d, fd, ks);
+	ok(d && content_is(d, b, cs), "unsynced: B after reopen");
+	ok(slot_empty(fd, cs, 0, sb), "unsynced: close punched C");
+	doc_close(d);
+	close(fd2);
+	close(fd);
+	free(a);
+	free(b);
+	free(c);
+}
+
+/*
+ * Thousands of superseded versions before one sync (more than the set of
+ * pending punches holds, so it syncs once on the way), adjacent stale
+ * slots punched together, pending punches past a truncation dropped.
+ */
+static void test_many_punches(const struct keystore *ks)
+{
+	enum { N = 4200 };
+	const uint32_t cs = 4096;
+	size_t len = (size_t)N * cs;
+	uint8_t *want = malloc(len), v[16];
+	struct doc *d;
+	int fd = new_file(), bad = 0, both = 0, one = 0;
+	struct stat st;
+
+	d = create(fd, ks);
+	fill_text(want, len, 3);
+	is_int(doc_write(d, want, len, 0), 0, "punches: %d chunks", N);
+	is_int(doc_sync(d, true), 0, "punches: sync");
+	/* two passes of small writes: every chunk superseded twice */
+	for (int pass = 0; pass < 2; pass++)
+		for (uint64_t i = 0; i < N; i++) {
+			uint64_t off = i * cs + 100 + (uint64_t)pass * 20;
+
+			fill_rnd(v, sizeof(v));
+			memcpy(want + off, v, sizeof(v));
+			if (doc_write(d, v, sizeof(v), off) != 0)
+				bad++;
+		}
+	is_int(bad, 0, "punches: %d small writes", 2 * N);
+	is_int(doc_flush(d), 0, "punches: flush");
+	for (uint64_t i = 0; i < N; i++) {
+		bool e0 = slot_empty(fd, cs, i, 0), e1 = slot_empty(fd, cs, i, 1);
+
+		both += !e0 && !e1;
+		one += e0 != e1;
+	}
+	ok(one == N && both == 0, "punches: one version per chunk (%d, %d)",
+	   one, both);
+	ok(content_is(d, want, len), "punches: content");
+	fstat(fd, &st);
+	ok(st.st_blocks * 512 <= (blkcnt_t)(CONTAINER_DATA_OFFSET +
+					    (size_t)N * container_slot_bytes(cs)),
+	   "punches: space of one version per chunk (%lld blocks)",
+	   (long long)st.st_blocks);
+
+	/* chunk 0 stale in slot 1 and chunk 1 stale in slot 0: adjacent */
+	{
+		int c0 = !slot_empty(fd, cs, 0, 1), c1 = !slot_empty(fd, cs, 1, 1);
+
+		v[0] = 0x5A;
+		if (c0 == 0) {	/* chunk 0 must be current in slot 1 */
+			is_int(doc_write(d, v, 1, 0), 0, "punches: move chunk 0");
+			want[0] = v[0];
+			is_int(doc_sync(d, true), 0, "punches: sync");
+		}
+		if (c1 == 1) {	/* chunk 1 current in slot 0 */
+			is_int(doc_write(d, v, 1, cs), 0, "punches: move chunk 1");
+			want[cs] = v[0];
+			is_int(doc_sync(d, true), 0, "punches: sync");
+		}
+		ok(!slot_empty(fd, cs, 0, 1) && slot_empty(fd, cs, 0, 0) &&
+		   !slot_empty(fd, cs, 1, 0) && slot_empty(fd, cs, 1, 1),
+		   "punches: chunk 0 in slot 1, chunk 1 in slot 0");
+		v[0] = 0xA5;
+		is_int(doc_write(d, v, 1, 5), 0, "punches: rewrite chunk 0");
+		is_int(doc_write(d, v, 1, cs + 5), 0, "punches: rewrite chunk 1");
+		want[5] = v[0];
+		want[cs + 5] = v[0];
+		/* the cached chunk 1 goes out with the flush */
+		is_int(doc_flush(d), 0, "punches: flush adjacent");
+		ok(!slot_empty(fd, cs, 0, 0) && slot_empty(fd, cs, 0, 1) &&
+		   slot_empty(fd, cs, 1, 0) && !slot_empty(fd, cs, 1, 1),
+		   "punches: adjacent stale slots punched, current ones kept");
+		ok(content_is(d, want, len), "punches: content after");
+	}
+
+	/* pending punches past a truncation */
+	for (uint64_t i = 0; i < 10; i++) {
+		v[0] = (uint8_t)i;
+		want[i * cs + 9] = v[0];
+		if (doc_write(d, v, 1, i * cs + 9) != 0)
+			bad++;
+	}
+	is_int(bad, 0, "punches: rewrite 10 chunks");
+	is_int(doc_truncate(d, 3 * (uint64_t)cs + 10), 0, "punches: truncate");
+	is_int(doc_sync(d, true), 0, "punches: sync after truncate");
+	ok(content_is(d, want, 3 * (uint64_t)cs + 10), "punches: truncated content");
+	d = reopen(d, fd, ks);
+	ok(d && content_is(d, want, 3 * (uint64_t)cs + 10),
+	   "punches: after reopen");
+	is_int(d ? doc_verify(d, NULL, NULL) : -1, 0, "punches: verifies");
+	doc_close(d);
+	close(fd);
+	free(want);
+}
+
+/*
+ * Reads of several whole chunks open them in parallel: a torn newest
+ * version in the middle falls back, a damaged chunk fails the read and
+ * leaves zeros.
+ */
+static void test_read_batch(const struct keystore *ks)
+{
+	enum { N = 12 };
+	const uint32_t cs = 4096;
+	uint8_t *a = malloc(N * cs), *b = malloc(cs), *buf = malloc(N * cs);
+	uint8_t junk[200];
+	struct doc *d;
+	size_t got = 1;
+	int fd, s;
+
+	fd = make_doc(ks, cs, a, N);
+	d = reopen(NULL, fd, ks);
+	fill_rnd(b, cs);
+	is_int(doc_write(d, b, cs, 5ull * cs), 0, "read batch: new chunk 5");
+	/* tear the new version of chunk 5 behind the doc's back */
+	s = slot_gen(fd, cs, 5, 1) > slot_gen(fd, cs, 5, 0);
+	fill_rnd(junk, sizeof(junk));
+	if (pwrite(fd, junk, sizeof(junk),
+		   (off_t)container_slot_offset(cs, 5, s) + 300) < 0)
+		exit(1);
+	ok(content_is(d, a, N * cs), "read batch: torn chunk 5 falls back");
+	/* damage chunk 8 for good: both slots */
+	for (int k = 0; k < 2; k++)
+		if (pwrite(fd, junk, sizeof(junk),
+			   (off_t)container_slot_offset(cs, 8, k) + 100) < 0)
+			exit(1);
+	memset(buf, 0xAA, N * cs);
+	is_int(doc_read(d, buf, N * cs, 0, &got), -EBADMSG,
+	       "read batch: damaged chunk 8 fails the read");
+	ok(got == 0 && all_zero(buf, N * cs), "read batch: nothing returned");
+	is_int(doc_read(d, buf, 4 * cs, 2 * cs, &got), 0,
+	       "read batch: chunks 2-5 still read");
+	ok(got == 4 * cs && memcmp(buf, a + 2 * cs, 4 * cs) == 0,
+	   "read batch: chunks 2-5 content");
+	doc_close(d);
+	close(fd);
+	free(a);
+	free(b);
+	free(buf);
+}
+
 int main(void)
 {
 	struct keystore *ks4, *ks64, *other;
@@ -1049,6 +1252,9 @@ int main(void)
 	test_readonly(ks4);
 	test_batches(ks4, 4096);
 	test_batches(ks64, 65536);
+	test_unsynced_rewrites(ks4);
+	test_many_punches(ks4);
+	test_read_batch(ks4);
 	test_model(ks4, 4096, 4000, 0x9E3779B97F4A7C15ULL);
 	test_model(ks64, 65536, 3000, 0xD1B54A32D192ED03ULL);
 
