@@ -23,8 +23,8 @@
 # A document created after the last sync whose header did not reach the
 # disk reads EIO as a whole and fsck names it: it held no synced data (and
 # telling it from a wiped header is not possible).  A shrinking
-# truncate not yet synced can make synced chunks unreadable: a known bug,
-# marked TODO (see below).
+# truncation syncs its new header before it cuts the file (this test found
+# that it did not).
 #
 #   POWERCUT_SEEDS="1 2 3 4" (24 seeds with VAULTFS_TORTURE=1),
 #   POWERCUT_WRITERS=3; POWERCUT_BREAK=1 also reverts one synced write in
@@ -45,13 +45,6 @@ fi
 writers=${POWERCUT_WRITERS:-3}
 CS=16384
 
-# todo DESC WHY: a failing point marked TODO (a known bug, reported)
-todo() {
-	_tap_n=$((_tap_n + 1))
-	echo "not ok $_tap_n - $1 # TODO bug: $2"
-}
-
-truncate_bug="a shrinking truncate writes the new header, then cuts the backing file with no sync in between; after a power cut the old header (old size) can survive while the cut does, so chunks that held synced data read EIO and fsck says the file was cut short (document.c doc_truncate: fdatasync before ftruncate)"
 
 make_vault --chunk-size $CS || abort "vaultctl init failed (exit $RC)"
 
@@ -73,7 +66,7 @@ mount_shim() {
 }
 
 rounds=0 reverted=0 torn=0 kept=0 after=0 reported=0 unreadable=0 lost=0
-ntrunc=0 nnew=0
+nnew=0
 round() {
 	seed=$1
 	dir=$MNT/p$seed
@@ -147,40 +140,18 @@ round() {
 		"$logs/fsck" >"$logs/fsck.round"
 
 	# 1. crashio: synced bytes are there, the others old or new (or
-	# zeros), EIO only in chunks that held nothing synced.  A chunk that
-	# held synced data may read EIO only past a shrinking truncation that
-	# fsck sees cut short (bug: truncate_bug).
+	# zeros), EIO only in chunks that held nothing synced.
 	v=$(sed -n 's/.* \([0-9]*\) durable bytes verified$/\1/p' "$logs/checks" |
 		awk '{ s += $1 } END { print s + 0 }')
 	u=$(grep -c '^unreadable ' "$logs/checks")
 	l=$(grep -c '^lost ' "$logs/checks")
 	unreadable=$((unreadable + u))
 	lost=$((lost + l))
-	bad="" cut=""
-	while IFS= read -r line; do
-		[ -n "$line" ] || continue
-		p=${line#bad "$MNT"}
-		p=${p%%: *}
-		c=$(printf '%s\n' "$line" | sed -n 's/.*: chunk \([0-9]*\) unreadable (EIO), but it held data that was made durable$/\1/p')
-		m=$(sed -n "s|^damaged: $p (backing .*): chunks from \([0-9]*\) on are missing.*|\1|p" "$logs/fsck.round")
-		if [ -n "$c" ] && [ -n "$m" ] && [ "$c" -ge "$m" ]; then
-			cut="$cut
-$line"
-		else
-			bad="$bad
-$line"
-		fi
-	done <<-EOF2
-	$(grep '^bad ' "$logs/checks")
-	EOF2
-	if [ -z "$bad$cut" ]; then
+	bad=$(grep '^bad ' "$logs/checks")
+	if [ -z "$bad" ]; then
 		pass "seed $seed: synced bytes survive, others are old or new, EIO only where nothing was synced ($v synced bytes, $u chunks EIO)"
-	elif [ -z "$bad" ]; then
-		todo "seed $seed: synced bytes survive ($v synced bytes, $u chunks EIO)" "$truncate_bug"
-		diag "$cut"
-		ntrunc=$((ntrunc + 1))
 	else
-		fail "seed $seed: synced data lost or changed" "$bad$cut" \
+		fail "seed $seed: synced data lost or changed" "$bad" \
 			"reproduce: VAULTFS_KEEP_TMP=1, crashio check -M power -C $CS -s $seed -w N DIR LOG (logs in $logs)"
 	fi
 
@@ -337,8 +308,6 @@ if mount_shim "$jd"; then
 	if tmo cat "$MNT/fixed/trunc" >"$T/trunc.got" 2>"$T/cat.err" &&
 	   { cmp -s "$T/trunc.got" "$REF/f5" || cmp -s "$T/trunc.got" "$REF/f5.cut"; }; then
 		pass "unsynced truncate: the file reads as before or after it"
-	elif [ -s "$T/cat.err" ] && is_prefix "$T/trunc.got" "$REF/f5"; then
-		todo "unsynced truncate: the file reads as before or after it ($(cat "$T/cat.err"))" "$truncate_bug"
 	else
 		fail "unsynced truncate: the file reads as before or after it" "$(cat "$T/cat.err")"
 	fi
@@ -353,5 +322,5 @@ done
 diag "$rounds power cuts: $after writes after the last sync, $kept kept," \
 	"$reverted reverted, $torn torn; fsck reported $reported chunks;" \
 	"$unreadable chunks read EIO, $lost files lost as a whole;" \
-	"rounds hitting known bugs: $ntrunc truncate; new unsynced documents without a header: $nnew"
+	"new unsynced documents without a header: $nnew"
 done_testing
