@@ -3,19 +3,58 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auditlog.h"
 #include "fileio.h"
 #include "log.h"
 
+/*
+ * Process names, remembered per pid for a second: reading /proc/pid/comm
+ * costs three system calls an open.  The executable is read every time
+ * (it is the kernel's word, and changes at execve); a remembered name is
+ * used only while the pid still runs the same executable.  The name is
+ * the process's own claim anyway (prctl(2) sets it).
+ */
+#define WHO_SLOTS 64
+#define WHO_TTL_NS 1000000000ull
+
+static struct who {
+	uint32_t pid;
+	uint64_t exe_hash;
+	uint64_t at_ns;
+	char comm[AUDIT_COMM_MAX + 1];
+} who_cache[WHO_SLOTS];
+static pthread_mutex_t who_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 void access_who(uint32_t pid, char comm[AUDIT_COMM_MAX + 1],
 		char exe[AUDIT_EXE_MAX + 1])
 {
+	struct who *w = &who_cache[pid % WHO_SLOTS];
 	char path[64];
+	uint64_t hash, t;
 	size_t len = 0;
 	ssize_t n;
 	int fd;
@@ -23,6 +62,19 @@ void access_who(uint32_t pid, char comm[AUDIT_COMM_MAX + 1],
 	comm[0] = exe[0] = '\0';
 	if (pid == 0)
 		return;
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	n = readlink(path, exe, AUDIT_EXE_MAX);
+	exe[n > 0 ? n : 0] = '\0';
+	hash = fnv1a(exe);
+	t = now_ns();
+	pthread_mutex_lock(&who_mu);
+	if (n > 0 && w->pid == pid && w->exe_hash == hash &&
+	    t - w->at_ns < WHO_TTL_NS) {
+		memcpy(comm, w->comm, sizeof(w->comm));
+		pthread_mutex_unlock(&who_mu);
+		return;
+	}
+	pthread_mutex_unlock(&who_mu);
 	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -33,9 +85,14 @@ void access_who(uint32_t pid, char comm[AUDIT_COMM_MAX + 1],
 			len--;
 		comm[len] = '\0';
 	}
-	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
-	n = readlink(path, exe, AUDIT_EXE_MAX);
-	exe[n > 0 ? n : 0] = '\0';
+	if (n > 0 && len > 0) {
+		pthread_mutex_lock(&who_mu);
+		w->pid = pid;
+		w->exe_hash = hash;
+		w->at_ns = t;
+		memcpy(w->comm, comm, sizeof(w->comm));
+		pthread_mutex_unlock(&who_mu);
+	}
 }
 
 /* The record for ev; comm and exe are its buffers for the process. */

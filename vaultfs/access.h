@@ -36,7 +36,9 @@ struct access_event {
 
 /*
  * Read pid's process name and executable ("" when it has exited), for
- * recording later when the process may be gone (a close).
+ * recording later when the process may be gone (a close).  The
+ * executable is read each time; the name may be remembered for up to a
+ * second while the pid runs the same executable.  Thread-safe.
  */
 void access_who(uint32_t pid, char comm[AUDIT_COMM_MAX + 1],
 		char exe[AUDIT_EXE_MAX + 1]) __attribute__((nonnull));

@@ -57,6 +57,7 @@ struct inode {
 	struct doc *doc;		/* while opens > 0 */
 	int doc_fd;
 	bool doc_writable;
+	bool doc_changed;		/* written since the last writeback */
 	unsigned opens;
 	bool size_known;
 	bool damaged;			/* header failed authentication */
@@ -1426,6 +1427,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		pthread_mutex_lock(&in->lock);
 		r = open_doc(fs, in, true);
 		if (r == 0) {
+			in->doc_changed = true;
 			r = doc_truncate(in->doc, (uint64_t)attr->st_size);
 			if (r == 0 && in->opens == 0)
 				r = doc_flush(in->doc);
@@ -2171,6 +2173,7 @@ static int doc_writeback(struct inode *in, int sync, bool datasync)
 	bool keep = fstat(in->doc_fd, &st) == 0;
 	int r;
 
+	in->doc_changed = false;
 	r = sync ? doc_sync(in->doc, datasync) : doc_flush(in->doc);
 	if (keep) {
 		struct timespec tv[2] = { { 0, UTIME_OMIT }, st.st_mtim };
@@ -2188,7 +2191,9 @@ static void close_doc(struct inode *in)
 	if (!in->doc || in->opens > 0)
 		return;
 	in->size = doc_size(in->doc);
-	r = in->doc_writable ? doc_writeback(in, false, false) : 0;
+	/* Nothing written (a reader): nothing to write back, no mtime to keep. */
+	r = in->doc_writable && in->doc_changed ?
+	    doc_writeback(in, false, false) : 0;
 	if (doc_close(in->doc) < 0 && r == 0)
 		r = -EIO;
 	if (r < 0)
@@ -2273,12 +2278,13 @@ static void fill_open(struct fsops *fs, struct fuse_file_info *fi,
 /*
  * Record an open (or create) with result r.  The record is written before
  * the file is handed out; if it cannot be, the open is undone and refused.
+ * h (may be NULL) already knows the process: /proc is read once per open.
  */
 static int audit_open(fuse_req_t req, struct inode *in, enum audit_event ev,
-		      int flags, int r)
+		      int flags, int r, const struct handle *h)
 {
 	int a = audit(req, &(struct rec){ .event = ev, .in = in, .result = r,
-		      .open_flags = (uint32_t)flags });
+		      .open_flags = (uint32_t)flags, .h = h });
 
 	if (a < 0 && r == 0) {
 		pthread_mutex_lock(&in->lock);
@@ -2301,6 +2307,7 @@ static int truncate_opened(fuse_req_t req, struct inode *in,
 	int r;
 
 	pthread_mutex_lock(&in->lock);
+	in->doc_changed = true;
 	r = doc_truncate(in->doc, 0);
 	if (r < 0) {
 		in->opens--;
@@ -2341,7 +2348,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_unlock(&in->lock);
 	if (kerr(r) == EIO && r != -EIO)
 		audit_integrity(req, in, NULL, "document header");
-	r = audit_open(req, in, AUDIT_EV_OPEN, fi->flags, r);
+	r = audit_open(req, in, AUDIT_EV_OPEN, fi->flags, r, h);
 	if (r == 0 && (fi->flags & O_TRUNC))
 		r = truncate_opened(req, in, AUDIT_EV_OPEN, fi->flags);
 	if (r < 0) {
@@ -2472,7 +2479,7 @@ open_existing:
 	else
 		close_doc(in);
 	pthread_mutex_unlock(&in->lock);
-	r = audit_open(req, in, AUDIT_EV_CREATE, fi->flags, r);
+	r = audit_open(req, in, AUDIT_EV_CREATE, fi->flags, r, h);
 	if (r == 0 && (fi->flags & O_TRUNC))
 		r = truncate_opened(req, in, AUDIT_EV_CREATE, fi->flags);
 	if (r < 0) {
@@ -2546,6 +2553,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		/* Without the writeback cache the kernel leaves O_APPEND to us. */
 		if ((h->flags & O_APPEND) && !fs->writeback)
 			off = (off_t)doc_size(in->doc);
+		in->doc_changed = true;
 		r = doc_write(in->doc, buf, size, (uint64_t)off);
 		in->size = doc_size(in->doc);
 		/* The chunk may stay cached: the mtime changes now, as
@@ -2573,7 +2581,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int r = 0;
 
 	pthread_mutex_lock(&in->lock);
-	if (in->doc && in->doc_writable)
+	if (in->doc && in->doc_writable && in->doc_changed)
 		r = doc_writeback(in, false, false);
 	pthread_mutex_unlock(&in->lock);
 	fuse_reply_err(req, kerr(r));
@@ -2640,8 +2648,10 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 	pthread_mutex_lock(&in->lock);
 	if (!in->doc_writable)
 		r = -EBADF;
-	else if ((uint64_t)(off + len) > doc_size(in->doc))
+	else if ((uint64_t)(off + len) > doc_size(in->doc)) {
+		in->doc_changed = true;
 		r = doc_truncate(in->doc, (uint64_t)(off + len));
+	}
 	if (in->doc)
 		in->size = doc_size(in->doc);
 	pthread_mutex_unlock(&in->lock);
