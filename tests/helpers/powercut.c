@@ -45,22 +45,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PC_MAGIC 0x314a4350u	/* "PCJ1" */
-
-enum { PC_WRITE = 1, PC_PUNCH, PC_TRUNC, PC_SYNC, PC_SYNCFS };
-
-/* The journal record, as tests/shim/powercut.c writes it. */
-struct pc_rec {
-	uint32_t magic, type;
-	uint64_t dev, ino;
-	int64_t btime_sec;
-	uint32_t btime_nsec, pathlen;
-	uint64_t off, len;
-	uint64_t oldsize;
-	uint64_t oldlen;
-	uint64_t upto;
-	uint64_t pid;
-};
+#include "../shim/powercut.h"
 
 #define SECTOR 512
 #define HDR_BYTES 4096

@@ -42,21 +42,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define PC_MAGIC 0x314a4350u	/* "PCJ1" */
-
-enum { PC_WRITE = 1, PC_PUNCH, PC_TRUNC, PC_SYNC, PC_SYNCFS };
-
-struct pc_rec {
-	uint32_t magic, type;
-	uint64_t dev, ino;
-	int64_t btime_sec;
-	uint32_t btime_nsec, pathlen;
-	uint64_t off, len;	/* range written, punched or cut off */
-	uint64_t oldsize;	/* file size before the call */
-	uint64_t oldlen;	/* old bytes that follow the path */
-	uint64_t upto;		/* sync: journal offset at the start */
-	uint64_t pid;
-};
+#include "powercut.h"
 
 /* Records are read back whole: bound one record's old bytes. */
 #define PC_MAX_OLD (256ULL << 20)
