@@ -213,6 +213,18 @@ wait_gone() {
 	return 0
 }
 
+# start_writers CRASHIO SEED N DIR LOGS: start N crashio writers in the
+# background on DIR, logging to LOGS/wK and LOGS/outK; their pids in $pids
+start_writers() {
+	pids=""
+	_w=1
+	while [ $_w -le "$3" ]; do
+		"$1" run -s "$2" -w $_w "$4" "$5/w$_w" >"$5/out$_w" 2>&1 &
+		pids="$pids $!"
+		_w=$((_w + 1))
+	done
+}
+
 # as USER CMD...: run CMD as USER (its uid, gid and groups)
 as() {
 	_u=$1

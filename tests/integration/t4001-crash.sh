@@ -51,13 +51,7 @@ round() {
 	mkdir -p "$logs"
 	mount_vault || { fail "$mode seed $seed: mount failed"; diag "$ERR"; return; }
 	mkdir "$dir"
-	pids=""
-	w=1
-	while [ $w -le "$writers" ]; do
-		"$CIO" run -s "$seed" -w $w "$dir" "$logs/w$w" >"$logs/out$w" 2>&1 &
-		pids="$pids $!"
-		w=$((w + 1))
-	done
+	start_writers "$CIO" "$seed" "$writers" "$dir" "$logs"
 	sleep "$(delay "$seed")"
 	dpids=$(daemon_pids "$MNT")
 	case $mode in

@@ -81,13 +81,7 @@ round() {
 	mkdir -p "$logs" "$jd"
 	mount_shim "$jd" || { fail "seed $seed: mount with the shim failed"; diag "$ERR"; return; }
 	mkdir "$dir"
-	pids=""
-	w=1
-	while [ $w -le "$writers" ]; do
-		"$CIO" run -s "$seed" -w $w "$dir" "$logs/w$w" >"$logs/out$w" 2>&1 &
-		pids="$pids $!"
-		w=$((w + 1))
-	done
+	start_writers "$CIO" "$seed" "$writers" "$dir" "$logs"
 	sleep "$(delay "$seed")"
 	dpids=$(daemon_pids "$MNT")
 	# shellcheck disable=SC2086
