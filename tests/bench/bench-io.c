@@ -12,6 +12,12 @@
  *   randread  PATH NOPS SEED      -> "SECONDS NOPS"   (4 KiB pread,
  *                                    POSIX_FADV_RANDOM)
  *   randwrite PATH NOPS SEED      -> "SECONDS NOPS"   (4 KiB pwrite, fsync)
+ *   run CMD ARGS...               -> "SECONDS STATUS" (runs CMD, its stdout
+ *                                    sent to stderr; STATUS is its exit
+ *                                    status, 128+N for signal N)
+ *   unmount MNT PID               -> "SECONDS" from `fusermount3 -u MNT`
+ *                                    until process PID (the daemon) has
+ *                                    exited; fails if fusermount3 fails
  *
  * Untimed helpers:
  *
@@ -32,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,7 +66,8 @@ static void die(const char *what, const char *subject)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench-io seqwrite|seqread|writefiles|"
-		"readfiles|randread|randwrite|gencsv|gentree|hash|now ARGS...\n");
+		"readfiles|randread|randwrite|run|unmount|gencsv|gentree|hash|now "
+		"ARGS...\n");
 	exit(2);
 }
 
@@ -351,6 +359,89 @@ static int cmd_random(const char *path, uint64_t nops, uint64_t seed,
 	return 0;
 }
 
+/* fork + exec ARGV with stdout on stderr; returns its exit status. */
+static int spawn_wait(char **argv)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("cannot fork for", argv[0]);
+	if (pid == 0) {
+		/* our stdout carries only the timing line */
+		if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		fprintf(stderr, "bench-io: cannot run '%s': %s\n", argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			die("cannot wait for", argv[0]);
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+static int cmd_run(char **argv)
+{
+	double t0 = now();
+	int st = spawn_wait(argv);
+
+	printf("%.6f %d\n", now() - t0, st);
+	return 0;
+}
+
+/*
+ * Gone: no /proc entry, or a zombie nobody reaped yet (a daemon's parent
+ * has exited, so whether it is reaped at once depends on the init).
+ */
+static int gone(const char *stat_path)
+{
+	char buf[512], *p;
+	ssize_t n;
+	int fd = open(stat_path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
+/*
+ * The daemon flushes and closes after the kernel lets go of the mount:
+ * the unmount is done when the daemon is gone.  Polled every 0.5 ms.
+ */
+static int cmd_unmount(const char *mnt, uint64_t pid)
+{
+	static const struct timespec tick = { 0, 500000 };
+	char stat_path[64];
+	char *argv[] = { "fusermount3", "-u", (char *)mnt, NULL };
+	double t0;
+	int st;
+
+	snprintf(stat_path, sizeof(stat_path), "/proc/%" PRIu64 "/stat", pid);
+	t0 = now();
+	st = spawn_wait(argv);
+	if (st != 0) {
+		fprintf(stderr, "bench-io: fusermount3 -u '%s' failed (%d)\n",
+			mnt, st);
+		return 1;
+	}
+	while (!gone(stat_path))
+		nanosleep(&tick, NULL);
+	printf("%.6f\n", now() - t0);
+	return 0;
+}
+
 /* Sensor-log style CSV: about 3-4x compressible, like real test data. */
 static int cmd_gencsv(const char *path, uint64_t mib, uint64_t seed)
 {
@@ -468,6 +559,10 @@ int main(int argc, char **argv)
 		return cmd_random(argv[2], num(argv[3]), num(argv[4]), 0);
 	if (!strcmp(cmd, "randwrite") && argc == 5)
 		return cmd_random(argv[2], num(argv[3]), num(argv[4]), 1);
+	if (!strcmp(cmd, "run") && argc >= 3)
+		return cmd_run(argv + 2);
+	if (!strcmp(cmd, "unmount") && argc == 4)
+		return cmd_unmount(argv[2], num(argv[3]));
 	if (!strcmp(cmd, "gencsv") && argc == 5)
 		return cmd_gencsv(argv[2], num(argv[3]), num(argv[4]));
 	if (!strcmp(cmd, "gentree") && argc == 6)

@@ -13,6 +13,8 @@
 #   BENCH_PT_OPTS    extra -o options for passthrough_ll (e.g. writeback)
 #   BENCH_VAULTFS_OPTS extra -o options for vaultfs (e.g. no_writeback)
 #   BENCH_TIMEOUT    seconds before one phase is given up (default 900)
+#   BENCH_MOUNTS     timed mounts+unmounts per target and run, the median
+#                    is reported (default 5)
 #   VAULTFS_BIN      directory holding vaultfs and vaultctl (default bin)
 #   VAULTFS_NOAUDIT_BIN  the same, built with -DVAULTFS_BENCH_NO_AUDIT (no
 #                    access log; `make bench` builds it into
@@ -34,14 +36,17 @@ NABIN=${VAULTFS_NOAUDIT_BIN:-$ROOT/build/bench-noaudit/bin}
 TARGETS=${BENCH_TARGETS:-native passthrough gocryptfs vaultfs noaudit}
 TMPROOT=${BENCH_TMPDIR:-/var/tmp}
 LIMIT=${BENCH_TIMEOUT:-900}
+MOUNTS=${BENCH_MOUNTS:-5}
 ALL_TARGETS="native passthrough gocryptfs vaultfs noaudit"
 KEYS="seqw seqr corpw corpr randr randw untar lsr readall rmrf"
+MOUNT_KEYS="mount_total mount_kdf mount_other umount"
+RSS_KEYS="rss_mount rss_seq rss_meta rss_all"
 CORPUS_FILES="text.txt headers.h scripts.txt data.csv"
 
 msg() { printf 'bench: %s\n' "$*" >&2; }
 die() { msg "$*"; exit 1; }
 
-for v in SIZE REPEAT OPS LIMIT; do
+for v in SIZE REPEAT OPS LIMIT MOUNTS; do
 	eval "val=\$$v"
 	case $val in
 	''|*[!0-9]*|0) die "BENCH_${v} must be a positive integer, got '$val'" ;;
@@ -102,8 +107,17 @@ if [ "$HAVE_PT" = 1 ]; then
 fi
 [ "$HAVE_PT" = 1 ] || msg "cannot build libfuse's passthrough_ll (libfuse3-dev examples in $EX): column n/a"
 
+# Argon2id alone, with the parameters the vault records (bench-kdf.c)
+KDFB=$OUT/bench-kdf
+HAVE_KDF=1
+cc -O2 -std=c11 -Wall -Wextra -o "$KDFB" "$ROOT/tests/bench/bench-kdf.c" \
+	$(pkg-config --cflags --libs libsodium) || {
+	msg "cannot compile tests/bench/bench-kdf.c: no Argon2id rows"
+	HAVE_KDF=0
+}
+
 HAVE_VAULTFS=1
-V_CHUNK= V_COMP=
+V_CHUNK='' V_COMP='' V_KDF=''
 if [ ! -x "$VBIN/vaultfs" ] || [ ! -x "$VBIN/vaultctl" ]; then
 	msg "no vaultfs/vaultctl in '$VBIN' (run make, or set VAULTFS_BIN): column n/a"
 	HAVE_VAULTFS=0
@@ -133,6 +147,8 @@ T_START=$(now)
 
 # ---------------------------------------------------------------- work dir
 TMP=$(mktemp -d "$TMPROOT/vaultfs-bench.XXXXXX") || die "cannot create a directory in '$TMPROOT'"
+# absolute: daemons are found by their mount point argument
+TMP=$(cd "$TMP" && pwd) || die "cannot use '$TMP'"
 CUR_MNT=
 CUR_PID=
 cleanup() {
@@ -263,6 +279,26 @@ setup_target() {
 	esac
 }
 
+# ---------------------------------------------------------------- memory
+# Peak RSS of the daemon (VmHWM of /proc/PID/status, KiB).  At mount the
+# peak so far (for vaultfs: Argon2id's memory) is noted as group "mount",
+# then reset (clear_refs 5), so the peak seen at unmount is that of the
+# workload on this mount only; it is noted under RSS_GROUP (seq, rand,
+# corpus, meta), and each group keeps its largest value of the run.
+HWM_RESET=1
+vmhwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$1/status" 2>/dev/null; }
+rss_note() {	# rss_note GROUP KIB
+	[ -n "$2" ] || return 0
+	eval "cur=\${RSSMAX_$1:-0}"
+	[ "$2" -gt "$cur" ] && eval "RSSMAX_$1=\$2"
+	return 0
+}
+# the RSSMAX_ variables are read through eval
+# shellcheck disable=SC2034
+rss_reset() { RSS_GROUP='' RSSMAX_mount='' RSSMAX_seq='' RSSMAX_rand='' RSSMAX_corpus='' RSSMAX_meta=''; }
+rss_reset
+rss_mib() { [ -z "$1" ] || awk -v k="$1" 'BEGIN { printf "%.3f", k / 1024 }'; }
+
 # Daemons run in the foreground in the background, so their pid is known,
 # the unmount can wait for them to finish flushing, and the trap can stop
 # exactly them.
@@ -314,6 +350,11 @@ do_mount() {
 				{ msg "$NABIN/vaultfs does not say it runs without the access log"; return 1; }
 		fi ;;
 	esac
+	rss_note mount "$(vmhwm "$CUR_PID")"
+	if [ "$HWM_RESET" = 1 ] && ! echo 5 >"/proc/$CUR_PID/clear_refs" 2>/dev/null; then
+		msg "cannot reset the daemon's peak RSS (clear_refs): peaks include the mount"
+		HWM_RESET=0
+	fi
 }
 
 do_umount() {
@@ -321,10 +362,14 @@ do_umount() {
 		sync
 		return 0
 	fi
+	# the peak just before the unmount and while the daemon flushes
+	hwm=$(vmhwm "$CUR_PID")
 	fusermount3 -u "$M" || { msg "$1: fusermount3 -u failed"; return 1; }
 	CUR_MNT=
 	i=0
 	while alive "$CUR_PID"; do
+		h=$(vmhwm "$CUR_PID")
+		[ -n "$h" ] && hwm=$h
 		i=$((i + 1))
 		if [ "$i" -gt 1200 ]; then
 			msg "$1: daemon still running 120 s after unmount: killing it"
@@ -336,6 +381,7 @@ do_umount() {
 	wait "$CUR_PID"
 	rc=$?
 	CUR_PID=
+	[ -z "$RSS_GROUP" ] || rss_note "$RSS_GROUP" "$hwm"
 	[ "$rc" = 0 ] || { msg "$1: daemon exited with $rc after unmount"; tail -n 5 "$W/daemon.log" >&2; }
 	return "$rc"
 }
@@ -351,7 +397,107 @@ stored_kib() {
 	do_mount "$1"
 }
 
-rec() { echo "$1 $2 $3" >>"$RES"; }
+# ---------------------------------------------------------------- opening
+# The process serving mount point MNT: PROG NAME running with MNT as one of
+# its arguments (the trees of other users of the machine differ).
+daemon_pid() {	# daemon_pid NAME MNT
+	for p in $(pgrep -x "$1"); do
+		tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | grep -qxF "$2" &&
+			{ echo "$p"; return 0; }
+	done
+	return 1
+}
+ms() { [ -z "$1" ] || awk -v s="$1" 'BEGIN { printf "%.3f", s * 1000 }'; }
+# median of the numbers in FILE, one a line
+median_file() { sort -g "$1" | awk '{ v[n++] = $1 } END { if (n) print v[int((n - 1) / 2)] }'; }
+
+# mount_times T: with T unmounted, MOUNTS times: drop the page cache, mount
+# the way a user does (no -f: the command returns once the mount is ready)
+# and time that, then time the unmount until the daemon has exited, then
+# (vaultfs) time Argon2id alone with the vault's parameters.  Records the
+# medians in ms; mount_other = mount_total - mount_kdf.
+mount_times() {
+	t=$1
+	[ "$t" = native ] && return 0
+	KDF_OPS='' KDF_MEM=''
+	case $t in
+	vaultfs|noaudit)
+		[ "$t" = vaultfs ] && TBIN=$VBIN || TBIN=$NABIN
+		if [ "$HAVE_KDF" = 1 ]; then
+			set -- $(lim "$TBIN/vaultctl" keys "$B" --passfile "$PF" 2>>"$W/daemon.log" |
+				sed -n 's/^kdf: *Argon2id, *\([0-9]*\) passes, *\([0-9]*\) MiB$/\1 \2/p')
+			if [ $# = 2 ]; then
+				KDF_OPS=$1 KDF_MEM=$(($2 * 1048576))
+				V_KDF="Argon2id, $1 passes, $2 MiB"
+			else
+				msg "$t: no KDF parameters from 'vaultctl keys': no Argon2id row"
+			fi
+		fi ;;
+	esac
+	mt=$W/mount-times ut=$W/umount-times kt=$W/kdf-times
+	: >"$mt"; : >"$ut"; : >"$kt"
+	name=$t
+	i=0
+	while [ "$i" -lt "$MOUNTS" ]; do
+		drop_caches
+		case $t in
+		passthrough)
+			name=passthrough_ll
+			set -- $(bio run "$OUT/passthrough_ll" \
+				-o "source=$B${BENCH_PT_OPTS:+,$BENCH_PT_OPTS}" "$M" \
+				2>>"$W/daemon.log") ;;
+		gocryptfs)
+			set -- $(bio run gocryptfs -q -passfile "$PF" "$B" "$M" \
+				2>>"$W/daemon.log") ;;
+		vaultfs|noaudit)
+			name=vaultfs
+			if [ -n "${BENCH_VAULTFS_OPTS:-}" ]; then
+				set -- $(bio run "$TBIN/vaultfs" "$B" "$M" --passfile "$PF" \
+					-o "$BENCH_VAULTFS_OPTS" 2>>"$W/daemon.log")
+			else
+				set -- $(bio run "$TBIN/vaultfs" "$B" "$M" --passfile "$PF" \
+					2>>"$W/daemon.log")
+			fi ;;
+		esac
+		if [ $# != 2 ] || [ "$2" != 0 ] || ! mountpoint -q "$M"; then
+			msg "$t: timed mount failed (${2:-?}):"
+			tail -n 5 "$W/daemon.log" >&2
+			fusermount3 -u -z "$M" 2>/dev/null
+			return 1
+		fi
+		echo "$1" >>"$mt"
+		CUR_MNT=$M
+		if ! pid=$(daemon_pid "$name" "$M"); then
+			msg "$t: cannot find the daemon serving '$M'"
+			fusermount3 -u -z "$M" && CUR_MNT=''
+			return 1
+		fi
+		set -- $(bio unmount "$M" "$pid" 2>>"$W/daemon.log")
+		if [ $# != 1 ]; then
+			msg "$t: timed unmount failed"
+			fusermount3 -u -z "$M" && CUR_MNT=''
+			return 1
+		fi
+		CUR_MNT=''
+		echo "$1" >>"$ut"
+		if [ -n "$KDF_OPS" ]; then
+			set -- $(lim "$KDFB" "$KDF_OPS" "$KDF_MEM" 1)
+			[ $# = 1 ] && echo "$1" >>"$kt"
+		fi
+		i=$((i + 1))
+	done
+	tot=$(ms "$(median_file "$mt")")
+	rec "$t" mount_total "$tot"
+	rec "$t" umount "$(ms "$(median_file "$ut")")"
+	kdf=$(ms "$(median_file "$kt")")
+	if [ -n "$kdf" ]; then
+		rec "$t" mount_kdf "$kdf"
+		rec "$t" mount_other "$(awk -v a="$tot" -v b="$kdf" 'BEGIN { printf "%.3f", a - b }')"
+	fi
+	return 0
+}
+
+rec() { [ -z "$3" ] || echo "$1 $2 $3" >>"$RES"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" -v d="$3" 'BEGIN { printf "%.6f", n / d / s }'; }
 timed() {	# timed CMD...: sets SECS
@@ -367,6 +513,7 @@ list_all() { lim sh -c 'ls -lR "$1" >/dev/null' sh "$1"; }
 run_target() {
 	t=$1
 	rep=$2
+	rss_reset
 	PHASE=setup
 	setup_target "$t" "$rep" || return 1
 	PHASE=mount
@@ -375,6 +522,7 @@ run_target() {
 	base=$KIB
 
 	PHASE="sequential write"
+	RSS_GROUP=seq
 	set -- $(bio seqwrite "$D/big.bin" "$SIZE" 1) && [ $# = 3 ] || return 1
 	rec "$t" seqw "$(rate "$2" "$1" 1048576)"
 	whash=$3
@@ -392,6 +540,7 @@ run_target() {
 
 	PHASE="random read"
 	cold "$t" || return 1
+	RSS_GROUP=rand
 	set -- $(bio randread "$D/big.bin" "$OPS" 11) && [ $# = 2 ] || return 1
 	rec "$t" randr "$(rate "$2" "$1" 1)"
 	PHASE="random write"
@@ -402,6 +551,7 @@ run_target() {
 	base=$KIB
 
 	PHASE="corpus write"
+	RSS_GROUP=corpus
 	mkdir "$D/corpus" || return 1
 	# shellcheck disable=SC2086
 	set -- $(bio writefiles "$D/corpus" $CORPUS_PATHS) && [ $# = 2 ] || return 1
@@ -423,13 +573,20 @@ run_target() {
 
 	PHASE="untar"
 	cold "$t" || return 1
+	RSS_GROUP=meta
 	mkdir "$D/tree" || return 1
 	timed lim tar -xf "$TMP/tree.tar" -C "$D/tree" || return 1
 	rec "$t" untar "$SECS"
 	n=$(find "$D/tree" -type f | wc -l)
 	[ "$n" = "$NFILES" ] || { msg "$t: $n files after untar, expected $NFILES"; return 1; }
+	# opening the vault, with the tree in it and the access log of all
+	# the phases so far
+	PHASE="timed mounts"
+	do_umount "$t" || return 1
+	mount_times "$t" || return 1
 	PHASE="ls -lR"
-	cold "$t" || return 1
+	drop_caches
+	do_mount "$t" || return 1
 	timed list_all "$D/tree" || return 1
 	rec "$t" lsr "$SECS"
 	PHASE="read all files"
@@ -443,6 +600,16 @@ run_target() {
 
 	PHASE=unmount
 	do_umount "$t" || return 1
+	RSS_GROUP=
+	all=
+	for g in seq rand corpus meta; do
+		eval "v=\${RSSMAX_$g:-}"
+		[ -n "$v" ] && { [ -z "$all" ] || [ "$v" -gt "$all" ]; } && all=$v
+	done
+	rec "$t" rss_mount "$(rss_mib "$RSSMAX_mount")"
+	rec "$t" rss_seq "$(rss_mib "$RSSMAX_seq")"
+	rec "$t" rss_meta "$(rss_mib "$RSSMAX_meta")"
+	rec "$t" rss_all "$(rss_mib "$all")"
 	rm -rf "$W"
 }
 
@@ -539,6 +706,14 @@ label() {
 	rmrf) echo "rm -rf (s)" ;;
 	stored_big) echo "${SIZE} MiB incompressible (KiB)" ;;
 	stored_corpus) echo "${CORPUS_MB} MiB text corpus (KiB)" ;;
+	mount_total) echo "mount: start to ready (ms)" ;;
+	mount_kdf) echo "mount: Argon2id part alone (ms)" ;;
+	mount_other) echo "mount: other = mount - Argon2id (ms)" ;;
+	umount) echo "unmount: until the daemon exits (ms)" ;;
+	rss_mount) echo "RSS at mount ready (MiB)" ;;
+	rss_seq) echo "RSS seq write+read ${SIZE} MiB (MiB)" ;;
+	rss_meta) echo "RSS untar/ls/read/rm $NFILES files (MiB)" ;;
+	rss_all) echo "RSS any workload phase (MiB)" ;;
 	esac
 }
 unit() {
@@ -546,11 +721,15 @@ unit() {
 	seqw|seqr|corpw|corpr) echo MiB/s ;;
 	randr|randw) echo IOPS ;;
 	stored_*) echo KiB ;;
+	mount_*|umount) echo ms ;;
+	rss_*) echo MiB ;;
 	*) echo s ;;
 	esac
 }
 higher() { case $1 in seqw|seqr|corpw|corpr|randr|randw) echo 1 ;; *) echo 0 ;; esac; }
-decimals() { case $(unit "$1") in MiB/s) echo 1 ;; s) echo 2 ;; *) echo 0 ;; esac; }
+decimals() { case $(unit "$1") in MiB/s|MiB|ms) echo 1 ;; s) echo 2 ;; *) echo 0 ;; esac; }
+# audit% only for times and rates the access log can change
+timing() { case $1 in stored_*|rss_*|mount_kdf) return 1 ;; esac; }
 
 row() {
 	k=$1
@@ -562,7 +741,7 @@ row() {
 	r1=$(ratio "$v" "$(median gocryptfs "$k")" "$h")
 	r2=$(ratio "$v" "$(median passthrough "$k")" "$h")
 	ac=
-	case $k in stored_*) ;; *) ac=$(audit_cost "$v" "$(median noaudit "$k")" "$h") ;; esac
+	timing "$k" && ac=$(audit_cost "$v" "$(median noaudit "$k")" "$h")
 	printf ' %9s %9s %8s\n' "${r1:-n/a}" "${r2:-n/a}" "${ac:-n/a}"
 }
 
@@ -599,12 +778,24 @@ for k in stored_big stored_corpus; do row "$k"; done
 printf '%-42s %11s\n' "corpus raw size (KiB)" "$CORPUS_KIB"
 printf '%-42s %11s\n' "corpus zstd -3 per file (KiB)" "${ZSTD_KIB:-n/a}"
 echo
+echo "opening a vault: median of $MOUNTS cold mounts (no -f) of the store with the"
+echo "$NFILES-file tree; vaultfs ${V_KDF:-Argon2id, parameters unknown}; budget: other < 100 ms"
+for k in $MOUNT_KEYS; do row "$k"; done
+echo
+echo "daemon peak RSS (VmHWM), largest over the phase's mounts, lower is better;"
+if [ "$HWM_RESET" = 1 ]; then
+	echo "at mount: the peak so far (vaultfs: Argon2id's memory), then reset"
+else
+	echo "the peak could NOT be reset at mount: every row includes the mount"
+fi
+for k in $RSS_KEYS; do row "$k"; done
+echo
 
 # ---------------------------------------------------------------- key rotation
 # vaultfs only (no other tool rotates keys): the tree of small files plus
 # the big file in one vault, unmounted; rotate rewraps every header,
 # rotate --reencrypt rewrites every document under a new data key.
-ROT_DOCS= ROT_S= REENC_S= ROT_MIB=
+ROT_DOCS='' ROT_S='' REENC_S='' ROT_MIB=''
 if [ "$HAVE_VAULTFS" = 1 ] && setup_target vaultfs rot && do_mount vaultfs &&
    mkdir "$D/tree" && lim tar -xf "$TMP/tree.tar" -C "$D/tree" &&
    bio seqwrite "$D/big.bin" "$SIZE" 1 >/dev/null && do_umount vaultfs; then
@@ -635,10 +826,12 @@ jnum() { case $1 in '') echo null ;; BAD) echo '"BAD"' ;; *) echo "$1" ;; esac; 
 		"$FSTYPE" "$V_FUSE" "$V_GOCRYPTFS" "$V_ZSTD"
 	printf '  "options": {"passthrough": "%s", "vaultfs": "%s"},\n' \
 		"${BENCH_PT_OPTS:-}" "${BENCH_VAULTFS_OPTS:-}"
-	printf '  "vaultfs_settings": {"chunk_size": "%s", "compression": "%s"},\n' \
-		"$V_CHUNK" "$V_COMP"
-	printf '  "config": {"size_mb": %s, "corpus_mb": %s, "rand_ops": %s, "files": %s, "dirs": %s, "repeat": %s},\n' \
-		"$SIZE" "$CORPUS_MB" "$OPS" "$NFILES" "$NDIRS" "$REPEAT"
+	printf '  "vaultfs_settings": {"chunk_size": "%s", "compression": "%s", "kdf": "%s"},\n' \
+		"$V_CHUNK" "$V_COMP" "$V_KDF"
+	printf '  "config": {"size_mb": %s, "corpus_mb": %s, "rand_ops": %s, "files": %s, "dirs": %s, "repeat": %s, "mounts": %s},\n' \
+		"$SIZE" "$CORPUS_MB" "$OPS" "$NFILES" "$NDIRS" "$REPEAT" "$MOUNTS"
+	printf '  "rss_peak_reset_at_mount": %s,\n' \
+		"$([ "$HWM_RESET" = 1 ] && echo true || echo false)"
 	printf '  "targets_available": ['
 	sep=
 	for t in $available; do printf '%s"%s"' "$sep" "$t"; sep=', '; done
@@ -650,7 +843,7 @@ jnum() { case $1 in '') echo null ;; BAD) echo '"BAD"' ;; *) echo "$1" ;; esac; 
 		"$(jnum "$ROT_DOCS")" "$(jnum "$ROT_S")" "$(jnum "$REENC_S")"
 	printf '  "rows": [\n'
 	sep=
-	for k in $KEYS stored_big stored_corpus; do
+	for k in $KEYS stored_big stored_corpus $MOUNT_KEYS $RSS_KEYS; do
 		h=$(higher "$k")
 		v=$(median vaultfs "$k")
 		printf '%s    {"key": "%s", "name": "%s", "unit": "%s", "higher_is_better": %s,\n' \
@@ -669,7 +862,7 @@ jnum() { case $1 in '') echo null ;; BAD) echo '"BAD"' ;; *) echo "$1" ;; esac; 
 			s2=', '
 		done
 		ac=
-		case $k in stored_*) ;; *) ac=$(audit_cost "$v" "$(median noaudit "$k")" "$h") ;; esac
+		timing "$k" && ac=$(audit_cost "$v" "$(median noaudit "$k")" "$h")
 		printf '},\n     "vaultfs_vs_gocryptfs": %s, "vaultfs_vs_passthrough": %s, "audit_cost_percent": %s}' \
 			"$(jnum "$(ratio "$v" "$(median gocryptfs "$k")" "$h")")" \
 			"$(jnum "$(ratio "$v" "$(median passthrough "$k")" "$h")")" \
