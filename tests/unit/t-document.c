@@ -1218,6 +1218,65 @@ static void test_read_batch(const struct keystore *ks)
 	free(buf);
 }
 
+/*
+ * Chunk buffers go back to a pool and serve the next documents: whatever
+ * an earlier document held must never show through (a gap written into
+ * a cached chunk reads as zeros).
+ */
+static void test_reused_buffers(const struct keystore *ks)
+{
+	const uint32_t cs = 65536;
+	uint8_t *big = malloc(cs), *buf = malloc(cs), small[10];
+	bool clean = true;
+	size_t got;
+
+	memset(big, 0xAA, cs);
+	memset(small, 0x11, sizeof(small));
+	for (int round = 0; round < 12; round++) {
+		struct doc *a, *b, *c;
+		int fa = new_file(), fb = new_file(), fc = new_file();
+
+		/* a: a long chunk through the cache, read back once more */
+		a = create(fa, ks);
+		if (doc_write(a, big, 60000, 0) < 0)
+			exit(1);
+		a = reopen(a, fa, ks);
+		if (read_at(a, buf, 100, 0, &got) < 0)
+			exit(1);
+		/* c: a short existing document, loaded while a is open */
+		c = create(fc, ks);
+		if (doc_write(c, small, sizeof(small), 0) < 0)
+			exit(1);
+		doc_close(a);
+		c = reopen(c, fc, ks);
+		if (read_at(c, buf, 5, 0, &got) < 0 ||
+		    doc_write(c, small, sizeof(small), 30000) < 0 ||
+		    read_at(c, buf, 30010, 0, &got) < 0)
+			exit(1);
+		clean &= got == 30010 && all_zero(buf + 10, 29990) &&
+			 memcmp(buf + 30000, small, 10) == 0;
+		/* b: a new document, two writes with a gap in one chunk */
+		b = create(fb, ks);
+		if (doc_write(b, small, sizeof(small), 0) < 0 ||
+		    doc_write(b, small, sizeof(small), 50000) < 0 ||
+		    read_at(b, buf, 50010, 0, &got) < 0)
+			exit(1);
+		clean &= got == 50010 && all_zero(buf + 10, 49990);
+		b = reopen(b, fb, ks);
+		if (read_at(b, buf, 50010, 0, &got) < 0)
+			exit(1);
+		clean &= got == 50010 && all_zero(buf + 10, 49990);
+		doc_close(b);
+		doc_close(c);
+		close(fa);
+		close(fb);
+		close(fc);
+	}
+	ok(clean, "reused buffers: no byte of an earlier document shows");
+	free(big);
+	free(buf);
+}
+
 int main(void)
 {
 	struct keystore *ks4, *ks64, *other;
@@ -1255,6 +1314,7 @@ int main(void)
 	test_unsynced_rewrites(ks4);
 	test_many_punches(ks4);
 	test_read_batch(ks4);
+	test_reused_buffers(ks64);
 	test_model(ks4, 4096, 4000, 0x9E3779B97F4A7C15ULL);
 	test_model(ks64, 65536, 3000, 0xD1B54A32D192ED03ULL);
 
