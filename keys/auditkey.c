@@ -67,11 +67,44 @@ static int open_parent(const char *path, char copy[PATH_MAX],
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Fill file (FILE_BYTES) for key pair (sk, pk) protected by pass under
+ * Argon2id(ops, mem) with a fresh salt and nonce.
+ */
+static int seal_file(uint8_t file[FILE_BYTES], const uint8_t *sk,
+		     const uint8_t pk[AUDITKEY_PK_BYTES], const char *pass,
+		     size_t passlen, uint64_t ops, uint64_t mem)
+{
+	uint8_t salt[SALT_BYTES];
+	uint8_t *key;
+	int r;
+
+	key = seal_secret_alloc(SEAL_KEY_BYTES);
+	if (key == NULL)
+		return -ENOMEM;
+	seal_random(salt, SALT_BYTES);
+	r = kdf_derive(key, pass, passlen, salt, ops, mem);
+	if (r < 0)
+		goto out;
+	memcpy(file, MAGIC, MAGIC_BYTES);
+	le_put32(file + OFF_FORMAT, FORMAT);
+	le_put32(file + OFF_KDF, KDF_ALG_ARGON2ID13);
+	le_put64(file + OFF_KDF + 4, ops);
+	le_put64(file + OFF_KDF + 12, mem);
+	memcpy(file + OFF_KDF + 20, salt, SALT_BYTES);
+	memcpy(file + OFF_PK, pk, AUDITKEY_PK_BYTES);
+	seal_encrypt(key, file, CLEAR_BYTES, sk, AUDITKEY_SK_BYTES,
+		     file + OFF_NONCE, file + OFF_CT);
+out:
+	seal_secret_free(key);
+	return r;
+}
+
 int auditkey_generate(const char *path, const char *pass, size_t passlen,
 		      enum keystore_kdf kdf, uint8_t pk[AUDITKEY_PK_BYTES])
 {
-	uint8_t file[FILE_BYTES], salt[SALT_BYTES];
-	uint8_t *sk = NULL, *key = NULL;
+	uint8_t file[FILE_BYTES];
+	uint8_t *sk = NULL;
 	char copy[PATH_MAX];
 	const char *base;
 	uint64_t ops, mem;
@@ -81,8 +114,7 @@ int auditkey_generate(const char *path, const char *pass, size_t passlen,
 	if (r < 0)
 		return r;
 	sk = seal_secret_alloc(AUDITKEY_SK_BYTES);
-	key = seal_secret_alloc(SEAL_KEY_BYTES);
-	if (sk == NULL || key == NULL) {
+	if (sk == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -95,27 +127,15 @@ int auditkey_generate(const char *path, const char *pass, size_t passlen,
 		r = -EIO;
 		goto out;
 	}
-	seal_random(salt, SALT_BYTES);
-	r = kdf_derive(key, pass, passlen, salt, ops, mem);
+	r = seal_file(file, sk, pk, pass, passlen, ops, mem);
 	if (r < 0)
 		goto out;
-
-	memcpy(file, MAGIC, MAGIC_BYTES);
-	le_put32(file + OFF_FORMAT, FORMAT);
-	le_put32(file + OFF_KDF, KDF_ALG_ARGON2ID13);
-	le_put64(file + OFF_KDF + 4, ops);
-	le_put64(file + OFF_KDF + 12, mem);
-	memcpy(file + OFF_KDF + 20, salt, SALT_BYTES);
-	memcpy(file + OFF_PK, pk, AUDITKEY_PK_BYTES);
-	seal_encrypt(key, file, CLEAR_BYTES, sk, AUDITKEY_SK_BYTES,
-		     file + OFF_NONCE, file + OFF_CT);
 	r = write_file_new(dirfd, base, file, FILE_BYTES, 0600);
 out:
 	if (r < 0)
 		sodium_memzero(pk, AUDITKEY_PK_BYTES);
 	if (dirfd >= 0)
 		close(dirfd);
-	seal_secret_free(key);
 	seal_secret_free(sk);
 	return r;
 }
@@ -154,16 +174,20 @@ out:
 	return r;
 }
 
-int auditkey_load(const char *path, const char *pass, size_t passlen,
-		  uint8_t sk[AUDITKEY_SK_BYTES], uint8_t pk[AUDITKEY_PK_BYTES])
+/*
+ * Read the key file at path into file and decrypt its secret key with
+ * pass into sk (the caller's secret memory), checking that it belongs to
+ * the public key the file shows.
+ */
+static int open_file(const char *path, const char *pass, size_t passlen,
+		     uint8_t file[FILE_BYTES + 1], uint8_t sk[AUDITKEY_SK_BYTES])
 {
-	uint8_t file[FILE_BYTES + 1], check[AUDITKEY_PK_BYTES];
+	uint8_t check[AUDITKEY_PK_BYTES];
 	uint8_t *key = NULL;
 	size_t len = 0;
 	int r;
 
 	sodium_memzero(sk, AUDITKEY_SK_BYTES);
-	sodium_memzero(pk, AUDITKEY_PK_BYTES);
 	r = read_key_file(path, file, &len);
 	if (r < 0)
 		return r;
@@ -197,8 +221,73 @@ int auditkey_load(const char *path, const char *pass, size_t passlen,
 		r = -EBADMSG;
 		goto out;
 	}
-	memcpy(pk, check, AUDITKEY_PK_BYTES);
 out:
 	seal_secret_free(key);
 	return r;
+}
+
+int auditkey_load(const char *path, const char *pass, size_t passlen,
+		  uint8_t sk[AUDITKEY_SK_BYTES], uint8_t pk[AUDITKEY_PK_BYTES])
+{
+	uint8_t file[FILE_BYTES + 1];
+	int r;
+
+	sodium_memzero(pk, AUDITKEY_PK_BYTES);
+	r = open_file(path, pass, passlen, file, sk);
+	if (r == 0)
+		memcpy(pk, file + OFF_PK, AUDITKEY_PK_BYTES);
+	return r;
+}
+
+int auditkey_change_passphrase(const char *path, const char *pass,
+			       size_t passlen, const char *newpass,
+			       size_t newpasslen, const enum keystore_kdf *kdf)
+{
+	uint8_t file[FILE_BYTES + 1], pk[AUDITKEY_PK_BYTES];
+	uint8_t *sk = NULL;
+	char copy[PATH_MAX];
+	const char *base;
+	uint64_t ops, mem;
+	int dirfd = -1, r;
+
+	sk = seal_secret_alloc(AUDITKEY_SK_BYTES);
+	if (sk == NULL)
+		return -ENOMEM;
+	r = open_file(path, pass, passlen, file, sk);
+	if (r < 0)
+		goto out;
+	ops = le_get64(file + OFF_KDF + 4);
+	mem = le_get64(file + OFF_KDF + 12);
+	if (kdf != NULL) {
+		r = kdf_preset(*kdf, &ops, &mem);
+		if (r < 0)
+			goto out;
+	}
+	dirfd = open_parent(path, copy, &base);
+	if (dirfd < 0) {
+		r = dirfd;
+		goto out;
+	}
+	/* The same key pair under a fresh salt and nonce. */
+	memcpy(pk, file + OFF_PK, AUDITKEY_PK_BYTES);
+	r = seal_file(file, sk, pk, newpass, newpasslen, ops, mem);
+	if (r < 0)
+		goto out;
+	/*
+	 * The temp file beside it holds the re-encrypted key only; a crash
+	 * leaves the old file or the new one, each complete.
+	 */
+	r = write_file_atomic(dirfd, base, file, FILE_BYTES, 0600);
+out:
+	if (dirfd >= 0)
+		close(dirfd);
+	seal_secret_free(sk);
+	return r;
+}
+
+void auditkey_fingerprint(const uint8_t pk[AUDITKEY_PK_BYTES],
+			  char out[AUDITKEY_FINGERPRINT_CHARS])
+{
+	sodium_bin2hex(out, AUDITKEY_FINGERPRINT_CHARS, pk,
+		       (AUDITKEY_FINGERPRINT_CHARS - 1) / 2);
 }

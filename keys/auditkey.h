@@ -37,4 +37,31 @@ int auditkey_load(const char *path, const char *pass, size_t passlen,
 		  uint8_t sk[AUDITKEY_SK_BYTES], uint8_t pk[AUDITKEY_PK_BYTES])
 	__attribute__((nonnull, warn_unused_result));
 
+/*
+ * Change the passphrase protecting the key file at path (issue 3, vaultctl
+ * audit passwd): decrypt it with pass, re-encrypt the same key pair under
+ * newpass with a fresh salt and nonce, with Argon2id preset *kdf or, when
+ * kdf is NULL, the cost the file records; then replace the file
+ * atomically: a temporary file beside it (O_CREAT | O_EXCL | O_NOFOLLOW,
+ * mode 0600) holding only the re-encrypted key, fsync, rename over path,
+ * fsync of the directory.  On any failure path is unchanged and no
+ * temporary file is left.  Checks and errors as auditkey_load()
+ * (-EKEYREJECTED: pass is wrong), plus those of the write.
+ */
+int auditkey_change_passphrase(const char *path, const char *pass,
+			       size_t passlen, const char *newpass,
+			       size_t newpasslen, const enum keystore_kdf *kdf)
+	__attribute__((nonnull(1, 2, 4), warn_unused_result));
+
+/*
+ * A short name for a public key in messages and records: its first 8
+ * bytes in lower-case hex (16 digits and a NUL).  Not a secret; two keys
+ * are told apart by comparing the whole public key, never this.
+ */
+#define AUDITKEY_FINGERPRINT_CHARS 17
+
+void auditkey_fingerprint(const uint8_t pk[AUDITKEY_PK_BYTES],
+			  char out[AUDITKEY_FINGERPRINT_CHARS])
+	__attribute__((nonnull));
+
 #endif

@@ -731,6 +731,54 @@ int keystore_change_passphrase(struct keystore *ks, const char *vault_dir,
 	return replace_store(ks, c, vault_dir);
 }
 
+int keystore_set_auditor_pk(struct keystore *ks, const char *vault_dir,
+			    const char *pass, size_t passlen,
+			    const uint8_t pk[KEYSTORE_AUDITOR_PK_BYTES])
+{
+	uint8_t clear[CLEAR_BYTES];
+	struct keystore *c = NULL;
+	uint8_t *key, *master;
+	int r;
+
+	if (sodium_is_zero(pk, KEYSTORE_AUDITOR_PK_BYTES))
+		return -EINVAL;
+	key = seal_secret_alloc(SEAL_KEY_BYTES);
+	master = seal_secret_alloc(SEAL_KEY_BYTES);
+	if (key == NULL || master == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = kdf_derive(key, pass, passlen, ks->salt, ks->opslimit,
+		       ks->memlimit);
+	if (r < 0)
+		goto out;
+	/*
+	 * Sealing the slot again under whatever pass derives would make pass
+	 * the vault passphrase: check first that it is the current one.
+	 */
+	build_clear(ks, clear);
+	if (seal_decrypt(key, clear, CLEAR_BYTES, ks->slot_nonce, ks->slot_ct,
+			 SLOT_CT_BYTES, master) < 0 ||
+	    sodium_memcmp(master, ks->sec->master, SEAL_KEY_BYTES) != 0) {
+		r = -EKEYREJECTED;
+		goto out;
+	}
+	c = ks_clone(ks);
+	if (c == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memcpy(c->settings.auditor_pk, pk, KEYSTORE_AUDITOR_PK_BYTES);
+	build_clear(c, clear);
+	seal_encrypt(key, clear, CLEAR_BYTES, c->sec->master, SEAL_KEY_BYTES,
+		     c->slot_nonce, c->slot_ct);
+	r = replace_store(ks, c, vault_dir);	/* frees c on failure */
+out:
+	seal_secret_free(master);
+	seal_secret_free(key);
+	return r;
+}
+
 void keystore_rotation(const struct keystore *ks, struct keystore_rotation *r)
 {
 	*r = ks->rot;

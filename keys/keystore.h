@@ -157,6 +157,21 @@ int keystore_change_passphrase(struct keystore *ks, const char *vault_dir,
 	__attribute__((nonnull(1, 2, 3), warn_unused_result));
 
 /*
+ * Replace the auditor's public key (vaultctl audit rekey): audit segments
+ * started afterwards are sealed to pk; the settings of ks show it once
+ * the new store is in place.  The public key is in the clear part, which
+ * the passphrase slot authenticates, so the slot is sealed again: pass
+ * must be the vault passphrase (-EKEYREJECTED if it does not open the
+ * slot; nothing is written then).  The master key, KEKs, name key, KDF
+ * parameters and salt stay as they are; slot and body get fresh nonces.
+ * One Argon2id run.  -EINVAL if pk is all zero.
+ */
+int keystore_set_auditor_pk(struct keystore *ks, const char *vault_dir,
+			    const char *pass, size_t passlen,
+			    const uint8_t pk[KEYSTORE_AUDITOR_PK_BYTES])
+	__attribute__((nonnull, warn_unused_result));
+
+/*
  * A rotation in progress, as recorded in the store (man/vaultfs.5): from
  * keystore_rotation_begin() until keystore_rotation_finish() finds no
  * RETIRING KEK left.  While it is recorded, target is the active KEK.

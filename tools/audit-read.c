@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "../keys/auditkey.h"
 #include "../vaultfs/auditlog.h"
 #include "../vaultfs/le.h"
+#include "../vaultfs/log.h"
 #include "../vaultfs/passphrase.h"
 #include "../vaultfs/seal.h"
 
@@ -43,6 +45,10 @@ static int on_finding(void *arg, const struct audit_problem *p)
 	if (auditverify_is_damage(p->kind)) {
 		if (t->damage++ == 0)
 			t->first_damage = *p;
+		if (p->kind == AUDIT_WRONG_KEY)
+			t->wrong_key++;
+		else if (t->other_damage++ == 0)
+			t->first_other_damage = *p;
 	} else {
 		t->notes++;
 		if (p->kind == AUDIT_NOTE_HISTORY_START && t->history_seg == 0 &&
@@ -134,11 +140,29 @@ static int open_log_dir(const char *vault, char *shown, size_t cap)
 	return -1;
 }
 
+/* The auditor keys of a walk: secret halves in one secret block. */
+struct keyring {
+	size_t n;
+	uint8_t *sk;			/* n * AUDITKEY_SK_BYTES */
+	uint8_t pk[AUDITVERIFY_MAX_KEYS][AUDITKEY_PK_BYTES];
+	struct auditverify_key keys[AUDITVERIFY_MAX_KEYS];
+	const char *file[AUDITVERIFY_MAX_KEYS];	/* for messages */
+};
+
+static void keyring_free(struct keyring *kr)
+{
+	seal_secret_free(kr->sk);
+	kr->sk = NULL;
+	sodium_memzero(kr->pk, sizeof(kr->pk));
+	memset(kr->keys, 0, sizeof(kr->keys));
+	kr->n = 0;
+}
+
 /*
- * Load the auditor's key pair: sk into secret memory.  Returns 0 or the
- * exit status (message printed).
+ * Load one auditor key pair into sk (secret memory) and pk.  Returns 0 or
+ * the exit status (message printed).
  */
-static int load_key(const struct audit_read_source *src, uint8_t **sk,
+static int load_key(const struct audit_read_key *k, uint8_t *sk,
 		    uint8_t pk[AUDITKEY_PK_BYTES])
 {
 	char prompt[600];
@@ -146,63 +170,101 @@ static int load_key(const struct audit_read_source *src, uint8_t **sk,
 	size_t len = 0;
 	int r;
 
-	*sk = NULL;
 	/* Fail before asking for a passphrase that could not help. */
-	if (access(src->keyfile, R_OK) < 0) {
+	if (access(k->keyfile, R_OK) < 0) {
 		vaultctl_error("cannot read auditor key '%s': %s; give the "
-			       "file 'vaultctl init --auditor-key-out' wrote",
-			       src->keyfile, strerror(errno));
+			       "file 'vaultctl init --auditor-key-out' (or "
+			       "'vaultctl audit rekey') wrote", k->keyfile,
+			       strerror(errno));
 		return VAULTCTL_EXIT_FAILURE;
 	}
 	snprintf(prompt, sizeof(prompt), "Passphrase for the auditor key %s: ",
-		 src->keyfile);
-	r = vaultctl_passphrase(src->passfile, "--auditor-passfile", prompt,
+		 k->keyfile);
+	r = vaultctl_passphrase(k->passfile, "--auditor-passfile", prompt,
 				false, &pass, &len);
 	if (r < 0)
 		return r == -ENOTTY ? VAULTCTL_EXIT_USAGE :
 		       VAULTCTL_EXIT_FAILURE;
-	*sk = seal_secret_alloc(AUDITKEY_SK_BYTES);
-	if (*sk == NULL) {
-		passphrase_free(pass, len);
-		vaultctl_error("out of memory");
-		return VAULTCTL_EXIT_FAILURE;
-	}
-	r = auditkey_load(src->keyfile, pass, len, *sk, pk);
+	r = auditkey_load(k->keyfile, pass, len, sk, pk);
 	passphrase_free(pass, len);
-	if (r == 0)
+	return audit_read_key_error(k->keyfile, r);
+}
+
+int audit_read_key_error(const char *keyfile, int err)
+{
+	switch (err) {
+	case 0:
 		return 0;
-	seal_secret_free(*sk);
-	*sk = NULL;
-	switch (r) {
 	case -EKEYREJECTED:
-		vaultctl_error("wrong passphrase for auditor key '%s'",
-			       src->keyfile);
+		vaultctl_error("wrong passphrase for auditor key '%s'", keyfile);
 		return VAULTCTL_EXIT_PASSPHRASE;
 	case -EPERM:
 		vaultctl_error("auditor key '%s' is writable by group or others, "
 			       "so it could have been replaced; check it and "
-			       "'chmod go-w' it", src->keyfile);
+			       "'chmod go-w' it", keyfile);
 		break;
 	case -EBADMSG:
 		vaultctl_error("'%s' is not an auditor key file, or it is "
-			       "damaged; restore it from its copy", src->keyfile);
+			       "damaged; restore it from its copy", keyfile);
 		break;
 	case -EPROTONOSUPPORT:
 		vaultctl_error("auditor key '%s' has a newer format than this "
-			       "vaultctl understands; upgrade vaultfs",
-			       src->keyfile);
+			       "vaultctl understands; upgrade vaultfs", keyfile);
 		break;
 	case -ENOMEM:
 		vaultctl_error("not enough memory to open auditor key '%s' "
-			       "(the key derivation needs up to 1 GiB)",
-			       src->keyfile);
+			       "(the key derivation needs up to 1 GiB)", keyfile);
 		break;
 	default:
-		vaultctl_error("cannot read auditor key '%s': %s", src->keyfile,
-			       strerror(-r));
+		vaultctl_error("cannot read auditor key '%s': %s", keyfile,
+			       strerror(-err));
 		break;
 	}
 	return VAULTCTL_EXIT_FAILURE;
+}
+
+/*
+ * Load every key of src into kr (a key given twice, even from two files,
+ * is kept once).  Returns 0 or the exit status (message printed).
+ */
+static int load_keys(const struct audit_read_source *src, struct keyring *kr)
+{
+	uint8_t pk[AUDITKEY_PK_BYTES];
+	int status;
+
+	memset(kr, 0, sizeof(*kr));
+	if (src->nkeys == 0 || src->nkeys > AUDITVERIFY_MAX_KEYS)
+		vault_misuse("audit_read_run: key count out of range");
+	kr->sk = seal_secret_alloc(src->nkeys * AUDITKEY_SK_BYTES);
+	if (kr->sk == NULL) {
+		vaultctl_error("out of memory");
+		return VAULTCTL_EXIT_FAILURE;
+	}
+	for (size_t i = 0; i < src->nkeys; i++) {
+		uint8_t *sk = kr->sk + kr->n * AUDITKEY_SK_BYTES;
+		size_t dup = kr->n;
+
+		status = load_key(&src->keys[i], sk, pk);
+		if (status != 0) {
+			keyring_free(kr);
+			return status;
+		}
+		for (size_t j = 0; j < kr->n; j++)
+			if (sodium_memcmp(kr->pk[j], pk, sizeof(pk)) == 0)
+				dup = j;
+		if (dup < kr->n) {
+			vaultctl_note("auditor keys '%s' and '%s' are the same "
+				      "key", kr->file[dup], src->keys[i].keyfile);
+			sodium_memzero(sk, AUDITKEY_SK_BYTES);
+			continue;
+		}
+		memcpy(kr->pk[kr->n], pk, sizeof(pk));
+		kr->keys[kr->n].sk = sk;
+		kr->keys[kr->n].pk = kr->pk[kr->n];
+		kr->file[kr->n] = src->keys[i].keyfile;
+		kr->n++;
+	}
+	return 0;
 }
 
 /*
@@ -268,7 +330,8 @@ static bool check_head(int dfd, const struct auditverify_summary *sum,
  * walk's.  0, or -1 after printing why.
  */
 static int syslog_run(struct reader *rd, const struct audit_read_source *src,
-		      int dfd, const uint8_t *sk, const uint8_t *pk)
+		      int dfd, const uint8_t *sk, const uint8_t *pk,
+		      const char *keyfile)
 {
 	const struct auditverify_summary *sum = &rd->t->sum;
 	const struct audit_syslog_callbacks cb = {
@@ -299,7 +362,7 @@ static int syslog_run(struct reader *rd, const struct audit_read_source *src,
 	else if (r == -EKEYREJECTED)
 		vaultctl_error("wrong key: no forwarded segment header in '%s' "
 			       "is sealed to auditor key '%s'", src->syslog,
-			       src->keyfile);
+			       keyfile);
 	else if (r < 0)
 		vaultctl_error("cannot read the forwarded copy '%s': %s",
 			       src->syslog, strerror(-r));
@@ -316,34 +379,41 @@ int audit_read_run(const struct audit_read_source *src,
 	};
 	struct reader rd = { .ops = ops, .arg = arg, .t = t };
 	struct audit_problem head;
-	uint8_t pk[AUDITKEY_PK_BYTES], *sk = NULL;
+	struct keyring kr = { 0 };
 	int dfd, r, status;
 
 	memset(t, 0, sizeof(*t));
 	dfd = open_log_dir(src->vault, t->dir, sizeof(t->dir));
 	if (dfd < 0)
 		return VAULTCTL_EXIT_FAILURE;
-	status = load_key(src, &sk, pk);
+	status = load_keys(src, &kr);
 	if (status != 0)
 		goto out;
 
 	status = VAULTCTL_EXIT_FAILURE;
-	r = auditverify_run(dfd, sk, pk, NULL, &cb, &rd, &t->sum);
+	r = auditverify_run_keys(dfd, kr.keys, kr.n, NULL, &cb, &rd, &t->sum);
+	/* (cmd-audit.c allows --syslog with one key only) */
 	if (r == 0 && rd.err == 0 && src->syslog != NULL &&
-	    syslog_run(&rd, src, dfd, sk, pk) < 0)
+	    syslog_run(&rd, src, dfd, kr.keys[0].sk, kr.keys[0].pk,
+		       kr.file[0]) < 0)
 		goto out;
-	seal_secret_free(sk);
-	sk = NULL;
 	if (r == 0 && rd.err != 0)
 		r = rd.err;
 	if (ferror(stdout)) {
 		vaultctl_error("cannot write the output");
 		goto out;
 	}
-	if (r == -EKEYREJECTED) {
+	if (r == -EKEYREJECTED && kr.n == 1) {
 		vaultctl_error("wrong key: no segment of the access log in '%s' "
 			       "is sealed to auditor key '%s'; is it this "
-			       "vault's auditor key?", t->dir, src->keyfile);
+			       "vault's auditor key?", t->dir, kr.file[0]);
+		goto out;
+	}
+	if (r == -EKEYREJECTED) {
+		vaultctl_error("wrong key: no segment of the access log in '%s' "
+			       "is sealed to any of the %zu auditor keys given; "
+			       "are they this vault's auditor keys?", t->dir,
+			       kr.n);
 		goto out;
 	}
 	if (r < 0) {
@@ -353,12 +423,48 @@ int audit_read_run(const struct audit_read_source *src,
 	}
 	if (check_head(dfd, &t->sum, &head))
 		(void)on_finding(&rd, &head);
+	/* A key that opens nothing is worth a word when there are several. */
+	for (size_t i = 0; kr.n > 1 && i < kr.n; i++)
+		if (kr.keys[i].segments == 0) {
+			char fp[AUDITKEY_FINGERPRINT_CHARS];
+
+			auditkey_fingerprint(kr.pk[i], fp);
+			vaultctl_note("auditor key '%s' (public key %s) opens "
+				      "no segment of the access log in '%s'",
+				      kr.file[i], fp, t->dir);
+		}
 	status = 0;
 out:
-	seal_secret_free(sk);
-	sodium_memzero(pk, sizeof(pk));
+	keyring_free(&kr);
 	close(dfd);
 	return status;
+}
+
+void audit_read_print_other_keys(FILE *f, const struct audit_read_tally *t)
+{
+	const struct auditverify_summary *sum = &t->sum;
+	char fp[AUDITKEY_FINGERPRINT_CHARS];
+	bool one = sum->n_other_pks == 1;
+
+	if (t->wrong_key == 0 || sum->other_key_segments == 0)
+		return;
+	if (sum->other_key_segments == 1)
+		fprintf(f, "segment %" PRIu64 " is", sum->other_key_first);
+	else
+		fprintf(f, "%" PRIu64 " segments (numbers %" PRIu64 "..%" PRIu64
+			") are", sum->other_key_segments, sum->other_key_first,
+			sum->other_key_last);
+	fputs(one ? " sealed to another auditor key (public key " :
+	      " sealed to other auditor keys (public keys ", f);
+	for (size_t i = 0; i < sum->n_other_pks; i++) {
+		auditkey_fingerprint(sum->other_pks[i], fp);
+		fprintf(f, "%s%s", i ? ", " : "", fp);
+	}
+	fprintf(f, "%s): %s records were not read; an auditor key change "
+		"('vaultctl audit rekey') leaves this, and the log records it; "
+		"give the other key%s too (--auditor-key, once per key)\n",
+		sum->n_other_pks == AUDITVERIFY_OTHER_PKS ? ", ..." : "",
+		sum->other_key_segments == 1 ? "its" : "their", one ? "" : "s");
 }
 
 void audit_read_print_summary(FILE *f, const struct audit_read_tally *t)
@@ -385,8 +491,12 @@ void audit_read_print_summary(FILE *f, const struct audit_read_tally *t)
 		fprintf(f, ", retained history starts at segment %" PRIu64
 			" (seq %" PRIu64 "): older segments were archived",
 			t->history_seg, t->history_seq);
-	fprintf(f, "; %" PRIu64 " damage finding%s, %" PRIu64 " note%s\n",
-		t->damage, t->damage == 1 ? "" : "s", t->notes,
+	fprintf(f, "; %" PRIu64 " damage finding%s", t->other_damage,
+		t->other_damage == 1 ? "" : "s");
+	if (t->wrong_key > 0)
+		fprintf(f, ", %" PRIu64 " segment%s sealed to another auditor "
+			"key", t->wrong_key, t->wrong_key == 1 ? "" : "s");
+	fprintf(f, ", %" PRIu64 " note%s\n", t->notes,
 		t->notes == 1 ? "" : "s");
 }
 

@@ -23,12 +23,25 @@
 
 #include "../vaultfs/auditverify.h"
 
-/* Which log, with which key: the options every audit verb takes. */
+/*
+ * One auditor key: --auditor-key K, and the --auditor-passfile AF given
+ * in the same position (the n-th passfile goes with the n-th key).
+ */
+struct audit_read_key {
+	const char *keyfile;
+	const char *passfile;		/* NULL: ask on the terminal */
+};
+
+/*
+ * Which log, with which keys: the options every audit verb takes.  More
+ * than one key reads a log whose auditor key was changed ('vaultctl audit
+ * rekey'): each segment is read with the key it is sealed to.
+ */
 struct audit_read_source {
 	const char *vault;		/* VAULT operand */
-	const char *keyfile;		/* --auditor-key K */
-	const char *passfile;		/* --auditor-passfile AF, or NULL */
-	const char *syslog;		/* --syslog FILE, or NULL */
+	size_t nkeys;			/* 1..AUDITVERIFY_MAX_KEYS */
+	struct audit_read_key keys[AUDITVERIFY_MAX_KEYS];
+	const char *syslog;		/* --syslog FILE, or NULL; one key */
 };
 
 /*
@@ -63,6 +76,13 @@ struct audit_read_tally {
 	uint64_t damage, notes;		/* findings of each class, all
 					 * sources */
 	struct audit_problem first_damage;	/* valid when damage > 0 */
+	/*
+	 * Of the damage: wrong_key findings (segments sealed to auditor
+	 * keys not given, t->sum tells which), the rest, and the first of
+	 * the rest (valid when other_damage > 0).
+	 */
+	uint64_t wrong_key, other_damage;
+	struct audit_problem first_other_damage;
 	uint64_t history_seg, history_seq;	/* where the retained
 						 * history starts; 0: none
 						 * archived */
@@ -81,6 +101,22 @@ int audit_read_run(const struct audit_read_source *src,
 		   const struct audit_read_ops *ops, void *arg,
 		   struct audit_read_tally *t)
 	__attribute__((nonnull(1, 2, 4), warn_unused_result));
+
+/*
+ * Explain an error of auditkey_load() (or auditkey_change_passphrase()
+ * reading the file) for keyfile on stderr; returns the exit status: 0 for
+ * 0, VAULTCTL_EXIT_PASSPHRASE for -EKEYREJECTED, else
+ * VAULTCTL_EXIT_FAILURE.
+ */
+int audit_read_key_error(const char *keyfile, int err) __attribute__((nonnull));
+
+/*
+ * When segments are sealed to auditor keys not given (t->wrong_key > 0):
+ * one line naming how many, their numbers and public key fingerprints,
+ * and what to do ("give those keys too").  Nothing otherwise.
+ */
+void audit_read_print_other_keys(FILE *f, const struct audit_read_tally *t)
+	__attribute__((nonnull));
 
 /*
  * The one-line summary of t ("3 segments (numbers 1..3), 42 authentic

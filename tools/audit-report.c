@@ -419,6 +419,12 @@ int audit_report_run(const struct audit_read_source *src,
 		audit_report_print_json(src->vault, o, &t, &rep);
 	else
 		audit_report_print_text(src->vault, o, &t, &rep);
+	if (t.wrong_key > 0) {
+		fflush(stdout);
+		fputs("vaultctl: warning: the report covers part of the access "
+		      "log only: ", stderr);
+		audit_read_print_other_keys(stderr, &t);
+	}
 	status = audit_read_status(&t);
 out:
 	report_free(&rep);

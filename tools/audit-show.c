@@ -167,6 +167,8 @@ static int show_finding(void *arg, const struct audit_problem *p)
 		vaultctl_note("%s", line);
 		return 0;
 	}
+	if (p->kind == AUDIT_WRONG_KEY)
+		return 0;	/* summed up at the end */
 	if (s->printed++ < SHOW_WARN_MAX)
 		vaultctl_warning("access log damaged: %s", line);
 	return 0;
@@ -196,16 +198,23 @@ int audit_show_run(const struct audit_read_source *src,
 	status = audit_read_run(src, &ops, &s, &t);
 	if (status != 0)
 		return status;
-	if (t.damage > 0) {
-		audit_print_format_finding(&t.first_damage, line, sizeof(line));
+	if (t.wrong_key > 0) {
+		fflush(stdout);
+		fputs("vaultctl: warning: the access log was not read "
+		      "completely: ", stderr);
+		audit_read_print_other_keys(stderr, &t);
+	}
+	if (t.other_damage > 0) {
+		audit_print_format_finding(&t.first_other_damage, line,
+					   sizeof(line));
 		if (s.printed > SHOW_WARN_MAX)
 			vaultctl_warning("... %" PRIu64 " more damage findings",
 					 s.printed - SHOW_WARN_MAX);
 		vaultctl_warning("the access log is damaged (%" PRIu64
 				 " finding%s; first: %s): only records that "
 				 "authenticate were shown; run 'vaultctl audit "
-				 "verify' for details", t.damage,
-				 t.damage == 1 ? "" : "s", line);
+				 "verify' for details", t.other_damage,
+				 t.other_damage == 1 ? "" : "s", line);
 	}
 	return audit_read_status(&t);
 }

@@ -17,8 +17,9 @@ static int verify_finding(void *arg, const struct audit_problem *p)
 	if ((*printed)++ >= VERIFY_PRINT_MAX)
 		return 0;
 	audit_print_format_finding(p, line, sizeof(line));
-	printf("%s: %s\n", auditverify_is_damage(p->kind) ? "damage" : "note",
-	       line);
+	/* Another auditor key is not tampering: say it apart. */
+	printf("%s: %s\n", p->kind == AUDIT_WRONG_KEY ? "not verified" :
+	       auditverify_is_damage(p->kind) ? "damage" : "note", line);
 	return 0;
 }
 
@@ -49,12 +50,20 @@ int audit_verify_run(const struct audit_read_source *src)
 	} else if (t.damage == 0) {
 		printf("the access log is intact: ");
 		audit_read_print_summary(stdout, &t);
+	} else if (t.other_damage == 0) {
+		/* Only segments sealed to keys not given. */
+		printf("the access log could NOT be verified completely: ");
+		audit_read_print_other_keys(stdout, &t);
+		printf("what could be read is intact: ");
+		audit_read_print_summary(stdout, &t);
 	} else {
 		char line[512];
 
-		audit_print_format_finding(&t.first_damage, line, sizeof(line));
+		audit_print_format_finding(&t.first_other_damage, line,
+					   sizeof(line));
 		printf("the access log is DAMAGED; first bad record: %s\n",
 		       line);
+		audit_read_print_other_keys(stdout, &t);
 		audit_read_print_summary(stdout, &t);
 	}
 	return audit_read_status(&t);

@@ -12,6 +12,11 @@
  *           per account and per process, documents opened and bytes;
  *           bursts; integrity failures; denied accesses; mounts; gaps; the
  *           verification status
+ *   passwd  audit-passwd.h: change the passphrase of an auditor key file
+ *   rekey   audit-rekey.h: give a vault a new auditor key pair
+ *
+ * --auditor-key may be given more than once (a log whose auditor key was
+ * changed); the n-th --auditor-passfile is the passphrase of the n-th key.
  *
  * All three walk the whole log (audit-read.h), so show and report always
  * know whether what they print comes from an intact log: on damage they
@@ -30,7 +35,9 @@
 #include <string.h>
 
 #include "vaultctl.h"
+#include "audit-passwd.h"
 #include "audit-read.h"
+#include "audit-rekey.h"
 #include "audit-report.h"
 #include "audit-show.h"
 #include "audit-time.h"
@@ -53,6 +60,8 @@ struct opts {
 	bool json;			/* show, report */
 	struct audit_show_opts show;	/* its filters */
 	struct audit_report_opts report;	/* its burst threshold */
+	const char *passfiles[AUDITVERIFY_MAX_KEYS];	/* in order */
+	size_t npassfiles;
 };
 
 static const char audit_usage[] =
@@ -65,14 +74,23 @@ static const char audit_usage[] =
 	"       vaultctl audit report VAULT --auditor-key K [--auditor-passfile AF]\n"
 	"                             [--since T] [--until T] [--burst-docs N]\n"
 	"                             [--burst-window SECONDS] [--json]\n"
+	"       vaultctl audit passwd --auditor-key K [--auditor-passfile AF]\n"
+	"                             [--new-auditor-passfile NAF] [--kdf PRESET]\n"
+	"       vaultctl audit rekey  VAULT [--passfile F] --auditor-key-out K2\n"
+	"                             [--new-auditor-passfile NAF] [--kdf PRESET]\n"
 	"       vaultctl audit SUBCOMMAND --help\n"
 	"\n"
 	"Read the access log of VAULT (VAULT/audit/) with the auditor's secret key\n"
 	"K, whose passphrase comes from the first line of AF or the terminal.\n"
+	"After an auditor key change, give every key: --auditor-key K1\n"
+	"--auditor-passfile AF1 --auditor-key K2 --auditor-passfile AF2 (the n-th\n"
+	"passfile goes with the n-th key).\n"
 	"\n"
 	"  verify  check that every record is present, unaltered and in order\n"
 	"  show    print the records that pass the filters\n"
 	"  report  summarise who opened what, bursts, failures, mounts and gaps\n"
+	"  passwd  change the passphrase of the auditor key file K\n"
+	"  rekey   give VAULT a new auditor key pair (secret key written to K2)\n"
 	"\n"
 	"Exit status: 0 intact, 1 damage found or failure, 2 usage error,\n"
 	"3 wrong auditor passphrase.\n";
@@ -85,12 +103,20 @@ static const char verify_usage[] =
 	"directory of archived segments): every segment header, every record and\n"
 	"every link between records and segments.  Lists each finding: damage\n"
 	"(altered, removed, reordered, truncated tail, segment removed, segment\n"
-	"replayed, bad header, wrong key) with the segment file, the record's seq,\n"
-	"frame index and byte offset, and notes (where the retained history\n"
-	"starts, crashes, a segment still being written).  Ends with a summary.\n"
+	"replayed, bad header) with the segment file, the record's seq, frame\n"
+	"index and byte offset; segments sealed to an auditor key not given\n"
+	"('not verified': their records cannot be read, their hash chain is\n"
+	"still checked); and notes (where the retained history starts,\n"
+	"crashes, a segment still being written).  Ends with a summary.\n"
 	"\n"
-	"  --auditor-key K        the auditor's secret key file (from 'vaultctl init')\n"
-	"  --auditor-passfile AF  read its passphrase from the first line of AF\n"
+	"  --auditor-key K        the auditor's secret key file (from 'vaultctl init'\n"
+	"                         or 'vaultctl audit rekey'); give it once per key\n"
+	"                         when the auditor key was changed: each segment\n"
+	"                         is read with the key it is sealed to\n"
+	"  --auditor-passfile AF  read the passphrase of the key given in the same\n"
+	"                         position (the n-th passfile is for the n-th key)\n"
+	"                         from the first line of AF; keys without one are\n"
+	"                         asked for on the terminal\n"
 	"  --syslog FILE          also compare with the copy the daemon forwarded\n"
 	"                         to syslog (-o audit_syslog) as collected in FILE\n"
 	"                         (an rsyslog file, 'journalctl -o cat' output;\n"
@@ -99,8 +125,9 @@ static const char verify_usage[] =
 	"                         different locally are damage\n"
 	"  -h, --help             show this help\n"
 	"\n"
-	"Exit status: 0 the log is intact, 1 damage found (or the log cannot be\n"
-	"read), 2 usage error, 3 wrong auditor passphrase.\n";
+	"Exit status: 0 the log is intact, 1 damage found, segments sealed to\n"
+	"an auditor key not given, or the log cannot be read, 2 usage error,\n"
+	"3 wrong auditor passphrase.\n";
 
 static const char show_usage[] =
 	"usage: vaultctl audit show VAULT --auditor-key K [--auditor-passfile AF]\n"
@@ -287,10 +314,18 @@ static int parse_options(struct opts *o, int argc, char **argv)
 		r = 0;
 		switch (c) {
 		case OPT_KEY:
-			o->src.keyfile = optarg;
+			if (o->src.nkeys == AUDITVERIFY_MAX_KEYS)
+				return vaultctl_usage_error(o->what, "at most %d "
+					"--auditor-key options",
+					AUDITVERIFY_MAX_KEYS);
+			o->src.keys[o->src.nkeys++].keyfile = optarg;
 			break;
 		case OPT_PASSFILE:
-			o->src.passfile = optarg;
+			if (o->npassfiles == AUDITVERIFY_MAX_KEYS)
+				return vaultctl_usage_error(o->what, "at most %d "
+					"--auditor-passfile options",
+					AUDITVERIFY_MAX_KEYS);
+			o->passfiles[o->npassfiles++] = optarg;
 			break;
 		case OPT_SINCE:
 		case OPT_UNTIL:
@@ -360,11 +395,24 @@ static int parse_options(struct opts *o, int argc, char **argv)
 					    "expected a VAULT" :
 					    "expected exactly one VAULT");
 	o->src.vault = argv[optind];
-	if (o->src.keyfile == NULL)
+	if (o->src.nkeys == 0)
 		return vaultctl_usage_error(o->what, "--auditor-key K is "
 					    "required: the auditor's secret "
 					    "key file written by 'vaultctl "
 					    "init'");
+	if (o->npassfiles > o->src.nkeys)
+		return vaultctl_usage_error(o->what, "%zu --auditor-passfile "
+					    "options for %zu --auditor-key: "
+					    "the n-th passfile is the "
+					    "passphrase of the n-th key",
+					    o->npassfiles, o->src.nkeys);
+	for (size_t i = 0; i < o->npassfiles; i++)
+		o->src.keys[i].passfile = o->passfiles[i];
+	if (o->src.syslog != NULL && o->src.nkeys > 1)
+		return vaultctl_usage_error(o->what, "--syslog takes one "
+					    "--auditor-key: compare or read "
+					    "the forwarded copy with each key "
+					    "in turn");
 	return audit_time_window_check(&o->window, o->what);
 }
 
@@ -403,13 +451,18 @@ int cmd_audit(int argc, char **argv)
 		fputs(audit_usage, stdout);
 		return VAULTCTL_EXIT_OK;
 	}
+	if (strcmp(argv[1], "passwd") == 0)
+		return audit_passwd_cmd(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rekey") == 0)
+		return audit_rekey_cmd(argc - 1, argv + 1);
 	memset(&o, 0, sizeof(o));
 	for (v = 0; v < 3; v++)
 		if (strcmp(argv[1], verbs[v]) == 0)
 			break;
 	if (v == 3)
 		return vaultctl_usage_error("audit", "unknown subcommand '%s': "
-					    "use verify, show or report",
+					    "use verify, show, report, "
+					    "passwd or rekey",
 					    argv[1]);
 	o.verb = (enum verb)v;
 	o.what = whats[v];

@@ -14,10 +14,14 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "log.h"
 
 #define RBUF_BYTES (1u << 20)
 /* Salvage mode tries smaller gaps: each try costs gap key evolutions. */
 #define SALVAGE_GAP 4096u
+/* Bytes of a public key shown in a WRONG_KEY finding (auditkey.h's
+ * fingerprint: the first 8 bytes in hex). */
+#define FINGERPRINT_BYTES 8
 
 _Static_assert(RBUF_BYTES >= AUDITREC_FRAME_MAX, "a frame fits the buffer");
 
@@ -54,6 +58,8 @@ struct tail {
 	bool known;		/* chain/next_seq are those of a genuine frame */
 	bool closed;		/* its final record was seen */
 	bool live;		/* a writer holds it */
+	bool foreign;		/* sealed to a key not given: walked by its
+				 * clear chain only, closed is unknown */
 	uint8_t chain[AUDITREC_CHAIN_BYTES];
 	uint64_t next_seq;
 	uint64_t torn;		/* bytes of a partial frame at its end */
@@ -62,7 +68,8 @@ struct tail {
 
 struct verifier {
 	int dir_fd;
-	const uint8_t *sk, *pk;
+	const struct auditverify_key *keys;
+	size_t nkeys;
 	uint8_t vault_id[AUDITREC_VAULT_ID_BYTES];
 	const struct auditverify_callbacks *cb;
 	void *arg;
@@ -543,9 +550,10 @@ static void report_tail(struct verifier *v, enum audit_finding kind,
 }
 
 /*
- * true when segment no is present but could not be read (bad header,
- * another auditor key): a link to it cannot be checked, and the damage
- * has been reported already.
+ * true when segment no is present but could not be read (bad header):
+ * a link to it cannot be checked, and the damage has been reported
+ * already.  (A segment sealed to another auditor key is walked by its
+ * clear chain instead, so links to it are checked.)
  */
 static bool is_unusable(const struct verifier *v, uint64_t no)
 {
@@ -607,13 +615,14 @@ static void check_link(struct verifier *v, const struct segent *e,
 	if (!p->known)
 		return;	/* predecessor damaged: already reported */
 	if (chain_eq(h->prev_chain, p->chain) && h->first_seq == p->next_seq) {
-		if (!p->closed)
+		/* Whether a foreign segment was closed is sealed inside. */
+		if (!p->closed && !p->foreign)
 			report_tail(v, AUDIT_NOTE_CRASH, p, 0, "the next "
 				    "segment chains onto its last record: the "
 				    "writer stopped without closing it");
 		return;
 	}
-	if (!p->closed) {
+	if (!p->closed && (!p->foreign || h->first_seq > p->next_seq)) {
 		report_tail(v, AUDIT_TRUNCATED, p,
 			    h->first_seq > p->next_seq ?
 			    h->first_seq - p->next_seq : 0,
@@ -621,9 +630,110 @@ static void check_link(struct verifier *v, const struct segent *e,
 			    "records were cut from its end");
 		return;
 	}
-	report(v, AUDIT_SEGMENT_REPLAYED, name, e->no, h->first_seq, 0, NULL,
-	       "segment does not chain onto the final record of segment %"
-	       PRIu64, p->no);
+	if (p->foreign)
+		report(v, AUDIT_SEGMENT_REPLAYED, name, e->no, h->first_seq, 0,
+		       NULL, "segment does not chain onto the last record of "
+		       "segment %" PRIu64 ": one of the two was altered or "
+		       "replaced (that one is sealed to another auditor key, "
+		       "so which cannot be told here)", p->no);
+	else
+		report(v, AUDIT_SEGMENT_REPLAYED, name, e->no, h->first_seq, 0,
+		       NULL, "segment does not chain onto the final record of "
+		       "segment %" PRIu64, p->no);
+}
+
+/*
+ * Walk a segment sealed to a key we do not have (its file is open in
+ * v->rd) by its clear hash chain only: every frame must carry the next
+ * seq and the chain value of what precedes it.  Nothing is decrypted or
+ * delivered; a break is damage (the writer never leaves one), a partial
+ * frame at the end is a torn tail.  Fills the tail for the next link.
+ */
+static int walk_foreign(struct verifier *v, const struct segent *e,
+			const char *name, struct tail *t)
+{
+	struct auditrec_frame f;
+	struct walk w;
+	bool broken = false;
+	uint64_t torn = 0, end;
+	const uint8_t *p;
+	size_t n;
+	int err;
+
+	memset(&w, 0, sizeof(w));
+	w.s = e->h.first_seq;
+	auditrec_chain(e->raw, AUDITREC_HEADER_BYTES, w.c);
+	w.off = AUDITREC_HEADER_BYTES;
+	while (w.off < v->rd.size && v->stop == 0) {
+		err = rd_get(&v->rd, w.off, AUDITREC_FRAME_MAX, &p, &n);
+		if (err < 0)
+			return err;
+		err = auditrec_frame_parse(p, n, &f);
+		if (err == -EAGAIN && !resync(&v->rd, w.off, &end)) {
+			/* Fewer bytes than the frame announces: a torn tail. */
+			torn = v->rd.size - w.off;
+			break;
+		}
+		if (err < 0) {
+			report(v, AUDIT_ALTERED, name, e->no, w.s, 0, &w,
+			       "record framing damaged in a segment sealed to "
+			       "another auditor key; the remaining %" PRIu64
+			       " bytes cannot be checked", v->rd.size - w.off);
+			broken = true;
+			break;
+		}
+		if (f.seq != w.s || !chain_eq(f.prev_chain, w.c)) {
+			report(v, AUDIT_ALTERED, name, e->no, w.s, 0, &w,
+			       "the hash chain is broken here (frame reads seq %"
+			       PRIu64 "); checked without the segment's key, "
+			       "which alone can tell more", f.seq);
+			broken = true;
+			break;
+		}
+		auditrec_chain(p, f.frame_len, w.c);
+		w.s++;
+		w.off += f.frame_len;
+		w.idx++;
+	}
+	t->no = e->no;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->closed = false;
+	t->foreign = true;
+	t->known = !broken;
+	memcpy(t->chain, w.c, sizeof(t->chain));
+	t->next_seq = w.s;
+	t->torn = torn;
+	t->index = w.idx;
+	t->offset = w.off;
+	return 0;
+}
+
+/* The key pair the segment is sealed to, or NULL. */
+static const struct auditverify_key *find_key(const struct verifier *v,
+					      const uint8_t *pk)
+{
+	for (size_t i = 0; i < v->nkeys; i++)
+		if (memcmp(v->keys[i].pk, pk, AUDITREC_PK_BYTES) == 0)
+			return &v->keys[i];
+	return NULL;
+}
+
+/* Count a segment sealed to another key and remember that key. */
+static void note_other_key(struct verifier *v, const struct segent *e)
+{
+	struct auditverify_summary *sum = v->sum;
+	size_t i;
+
+	if (sum->other_key_segments++ == 0)
+		sum->other_key_first = e->no;
+	sum->other_key_last = e->no;
+	for (i = 0; i < sum->n_other_pks; i++)
+		if (memcmp(sum->other_pks[i], e->h.auditor_pk,
+			   AUDITREC_PK_BYTES) == 0)
+			return;
+	if (i < AUDITVERIFY_OTHER_PKS)
+		memcpy(sum->other_pks[sum->n_other_pks++], e->h.auditor_pk,
+		       AUDITREC_PK_BYTES);
 }
 
 /* A segment whose records cannot be read. */
@@ -636,6 +746,7 @@ static void mark_unusable(struct verifier *v, struct segent *e)
 static void verify_segment(struct verifier *v, struct segent *e)
 {
 	const struct auditrec_header *h = &e->h;
+	const struct auditverify_key *key = NULL;
 	char name[AUDITREC_SEGNAME_MAX];
 	struct tail t;
 	struct stat st;
@@ -664,11 +775,18 @@ static void verify_segment(struct verifier *v, struct segent *e)
 		       NULL, "segment belongs to another vault");
 		return;
 	}
-	if (memcmp(h->auditor_pk, v->pk, AUDITREC_PK_BYTES) != 0) {
+	key = find_key(v, h->auditor_pk);
+	if (key == NULL) {
+		char fp[2 * FINGERPRINT_BYTES + 1];
+
+		sodium_bin2hex(fp, sizeof(fp), h->auditor_pk,
+			       FINGERPRINT_BYTES);
+		note_other_key(v, e);
 		report(v, AUDIT_WRONG_KEY, name, e->no, h->first_seq, 0, NULL,
-		       "segment is sealed to a different auditor key");
-		mark_unusable(v, e);
-		return;
+		       "segment is sealed to another auditor key (public key "
+		       "%s...): its records cannot be read with the key%s "
+		       "given; its hash chain is checked without it", fp,
+		       v->nkeys == 1 ? "" : "s");
 	}
 
 	fd = openat(v->dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -685,7 +803,8 @@ static void verify_segment(struct verifier *v, struct segent *e)
 		live = errno == EWOULDBLOCK;
 	else
 		flock(fd, LOCK_UN);
-	if (auditrec_header_open(h, e->raw, v->sk, v->pk, v->sec->k) < 0) {
+	if (key != NULL &&
+	    auditrec_header_open(h, e->raw, key->sk, key->pk, v->sec->k) < 0) {
 		report(v, AUDIT_BAD_HEADER, name, e->no, h->first_seq, 0, NULL,
 		       "segment key or header MAC does not verify");
 		close(fd);
@@ -698,7 +817,11 @@ static void verify_segment(struct verifier *v, struct segent *e)
 	v->rd.size = (uint64_t)st.st_size;
 	v->rd.boff = 0;
 	v->rd.blen = 0;
-	err = walk_segment(v, e, name, &t);
+	memset(&t, 0, sizeof(t));
+	if (key != NULL)
+		err = walk_segment(v, e, name, &t);
+	else
+		err = walk_foreign(v, e, name, &t);
 	sodium_memzero(v->sec->k, sizeof(v->sec->k));
 	close(fd);
 	v->rd.fd = -1;
@@ -827,23 +950,46 @@ int auditverify_run(int audit_dir_fd, const uint8_t sk[AUDITREC_SK_BYTES],
 		    const struct auditverify_callbacks *cb, void *arg,
 		    struct auditverify_summary *sum)
 {
+	struct auditverify_key key = { .sk = sk, .pk = pk };
+
+	return auditverify_run_keys(audit_dir_fd, &key, 1, vault_id, cb, arg,
+				    sum);
+}
+
+int auditverify_run_keys(int audit_dir_fd, struct auditverify_key *keys,
+			 size_t nkeys, const uint8_t *vault_id,
+			 const struct auditverify_callbacks *cb, void *arg,
+			 struct auditverify_summary *sum)
+{
 	struct verifier v;
 	struct segent *segs = NULL;
 	size_t n = 0, parsed = 0, ours = 0;
 	int err;
 
+	if (nkeys == 0 || nkeys > AUDITVERIFY_MAX_KEYS)
+		vault_misuse("auditverify_run_keys: key count out of range");
 	memset(sum, 0, sizeof(*sum));
 	memset(&v, 0, sizeof(v));
 	v.rd.fd = -1;
+	for (size_t k = 0; k < nkeys; k++)
+		keys[k].segments = 0;
 	err = scan(audit_dir_fd, &segs, &n);
 	if (err < 0)
 		return err;
 	for (size_t i = 0; i < n; i++) {
+		bool mine = false;
+
 		if (segs[i].err < 0)
 			continue;
 		parsed++;
-		if (memcmp(segs[i].h.auditor_pk, pk, AUDITREC_PK_BYTES) == 0)
-			ours++;
+		for (size_t k = 0; k < nkeys; k++) {
+			if (memcmp(segs[i].h.auditor_pk, keys[k].pk,
+				   AUDITREC_PK_BYTES) == 0) {
+				keys[k].segments++;
+				mine = true;
+			}
+		}
+		ours += mine;
 	}
 	if (parsed > 0 && ours == 0) {
 		err = -EKEYREJECTED;
@@ -858,8 +1004,8 @@ int auditverify_run(int audit_dir_fd, const uint8_t sk[AUDITREC_SK_BYTES],
 	v.dir_fd = audit_dir_fd;
 	v.segs = segs;
 	v.nsegs = n;
-	v.sk = sk;
-	v.pk = pk;
+	v.keys = keys;
+	v.nkeys = nkeys;
 	v.cb = cb;
 	v.arg = arg;
 	v.sum = sum;
@@ -882,7 +1028,7 @@ int auditverify_run(int audit_dir_fd, const uint8_t sk[AUDITREC_SK_BYTES],
 		goto out;
 	}
 	if (v.stop == 0 && v.have_prev && !v.prev.closed &&
-	    !v.unusable_after) {
+	    !v.prev.foreign && !v.unusable_after) {
 		if (v.prev.live)
 			report_tail(&v, AUDIT_NOTE_OPEN, &v.prev, 0, "a writer "
 				    "holds it: the vault is mounted");

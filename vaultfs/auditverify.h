@@ -12,9 +12,21 @@
  *
  *  BAD_HEADER       a segment header does not parse, its sealed key does
  *                   not open with the auditor key, or its MAC fails.
- *  WRONG_KEY        a segment is sealed to a different auditor key (if no
- *                   segment at all is sealed to the given key,
+ *  WRONG_KEY        a segment is sealed to an auditor key that was not
+ *                   given (if no segment at all is sealed to a given key,
  *                   auditverify_run() fails with -EKEYREJECTED instead).
+ *                   After 'vaultctl audit rekey' the segments before the
+ *                   change are sealed to the old key, the later ones to
+ *                   the new key: give both (auditverify_run_keys()) to
+ *                   read the whole log.  The records of such a segment
+ *                   cannot be read, but its clear hash chain is still
+ *                   walked: its frames must follow its header and each
+ *                   other (else ALTERED), and the next segment's link onto
+ *                   its last frame is checked as for any segment, so a
+ *                   change made to it after a later segment was written
+ *                   shows (TRUNCATED, SEGMENT_REPLAYED).  What this cannot
+ *                   show is a change that keeps the chain intact: only
+ *                   its key authenticates the records.
  *  SEGMENT_REPLAYED a segment does not belong where it is: the header's
  *                   number differs from its file name (copied or renamed),
  *                   it belongs to another vault, it chains onto an older
@@ -72,6 +84,8 @@
 #define AUDITVERIFY_LOOKAHEAD 65536	/* frames searched for a moved record */
 #define AUDITVERIFY_MAX_GAP (1u << 20)	/* largest gap checked for REMOVED */
 #define AUDITVERIFY_DETAIL_MAX 192
+#define AUDITVERIFY_MAX_KEYS 16		/* keys auditverify_run_keys() takes */
+#define AUDITVERIFY_OTHER_PKS 4		/* other keys a summary lists */
 
 enum audit_finding {
 	AUDIT_OK = 0,
@@ -135,6 +149,23 @@ struct auditverify_summary {
 	struct audit_problem first_damage;	/* kind AUDIT_OK if none */
 	uint8_t vault_id[AUDITREC_VAULT_ID_BYTES];	/* the one checked */
 	uint8_t last_chain[AUDITREC_CHAIN_BYTES];	/* after last_seq */
+	/*
+	 * Segments sealed to auditor keys not given (each also reported as
+	 * AUDIT_WRONG_KEY): how many, the lowest and highest number, and
+	 * the first AUDITVERIFY_OTHER_PKS distinct public keys they name.
+	 */
+	uint64_t other_key_segments;
+	uint64_t other_key_first, other_key_last;
+	size_t n_other_pks;
+	uint8_t other_pks[AUDITVERIFY_OTHER_PKS][AUDITREC_PK_BYTES];
+};
+
+/* One auditor key pair for auditverify_run_keys(). */
+struct auditverify_key {
+	const uint8_t *sk;		/* AUDITREC_SK_BYTES, caller's memory */
+	const uint8_t *pk;		/* AUDITREC_PK_BYTES */
+	uint64_t segments;		/* out: well-formed segment headers
+					 * sealed to pk */
 };
 
 /*
@@ -154,6 +185,19 @@ int auditverify_run(int audit_dir_fd, const uint8_t sk[AUDITREC_SK_BYTES],
 		    const struct auditverify_callbacks *cb, void *arg,
 		    struct auditverify_summary *sum)
 	__attribute__((nonnull(2, 3, 7), warn_unused_result));
+
+/*
+ * The same with several auditor key pairs, keys[0..nkeys) (1 <= nkeys <=
+ * AUDITVERIFY_MAX_KEYS): each segment is read with the key its header
+ * names, so a log whose auditor key was changed reads as one log.  Fills
+ * each key's segments count.  -EKEYREJECTED if segments exist but none is
+ * sealed to any of the keys.  A key given twice is harmless.
+ */
+int auditverify_run_keys(int audit_dir_fd, struct auditverify_key *keys,
+			 size_t nkeys, const uint8_t *vault_id,
+			 const struct auditverify_callbacks *cb, void *arg,
+			 struct auditverify_summary *sum)
+	__attribute__((nonnull(2, 7), warn_unused_result));
 
 /* "altered", "removed", ..., "history-start", "crash", "open". */
 const char *auditverify_finding_name(enum audit_finding kind);
