@@ -336,15 +336,20 @@ int container_frame_peek(const uint8_t *slot, size_t slot_bytes,
 	return frame_check(slot, slot_bytes, gen, &sl);
 }
 
-int container_frame_open(const uint8_t dek[SEAL_KEY_BYTES],
-			 const uint8_t doc_id[CONTAINER_DOC_ID_BYTES],
-			 uint64_t index, uint32_t chunk_size,
-			 const uint8_t *slot, size_t slot_bytes,
-			 void *data, size_t *len, uint64_t *gen)
+/*
+ * The sealed plaintext carries a header and padding around the data, so
+ * it is decrypted where it lies (libsodium's AEAD works in place) and the
+ * data copied out.
+ */
+int container_frame_open_inplace(const uint8_t dek[SEAL_KEY_BYTES],
+				 const uint8_t doc_id[CONTAINER_DOC_ID_BYTES],
+				 uint64_t index, uint32_t chunk_size,
+				 uint8_t *slot, size_t slot_bytes,
+				 void *data, size_t *len, uint64_t *gen)
 {
 	uint8_t ad[FRAME_AD_BYTES];
-	uint8_t *plain = NULL;
-	size_t sl, plain_len = 0, dlen, plen;
+	uint8_t *plain = slot + CONTAINER_FRAME_HDR_BYTES;
+	size_t sl, plain_len, dlen, plen;
 	uint64_t g;
 	int r;
 
@@ -353,20 +358,10 @@ int container_frame_open(const uint8_t dek[SEAL_KEY_BYTES],
 	r = frame_check(slot, slot_bytes, &g, &sl);
 	if (r < 0)
 		goto fail;
-	/*
-	 * The sealed plaintext carries a header and padding around the
-	 * data, so it cannot go straight into data: decrypt into scratch.
-	 * (seal.h has no detached/streaming open.)
-	 */
 	plain_len = sl - SEAL_TAG_BYTES;
-	plain = malloc(plain_len);
-	if (!plain) {
-		r = -ENOMEM;
-		goto fail;
-	}
 	frame_ad(ad, doc_id, index, slot);
-	r = seal_decrypt(dek, ad, sizeof(ad), slot + F_NONCE,
-			 slot + CONTAINER_FRAME_HDR_BYTES, sl, plain);
+	r = seal_decrypt(dek, ad, sizeof(ad), slot + F_NONCE, plain, sl,
+			 plain);
 	if (r < 0) {
 		r = -EBADMSG;
 		goto fail;
@@ -389,17 +384,40 @@ int container_frame_open(const uint8_t dek[SEAL_KEY_BYTES],
 			goto fail;
 		memcpy(data, plain + CONTAINER_INNER_HDR_BYTES, dlen);
 	}
-	sodium_memzero(plain, plain_len);
-	free(plain);
 	*len = dlen;
 	*gen = g;
 	return 0;
 fail:
-	if (plain) {
-		sodium_memzero(plain, plain_len);
-		free(plain);
-	}
 	memset(data, 0, chunk_size);
+	return r;
+}
+
+int container_frame_open(const uint8_t dek[SEAL_KEY_BYTES],
+			 const uint8_t doc_id[CONTAINER_DOC_ID_BYTES],
+			 uint64_t index, uint32_t chunk_size,
+			 const uint8_t *slot, size_t slot_bytes,
+			 void *data, size_t *len, uint64_t *gen)
+{
+	size_t n = slot_bytes, sl;
+	uint64_t g;
+	uint8_t *copy;
+	int r;
+
+	if (!container_chunk_size_valid(chunk_size))
+		vault_misuse("container_frame_open: invalid chunk size");
+	/* copy only the frame, not the rest of the slot */
+	if (frame_check(slot, slot_bytes, &g, &sl) == 0)
+		n = CONTAINER_FRAME_HDR_BYTES + sl;
+	copy = malloc(n ? n : 1);
+	if (!copy) {
+		memset(data, 0, chunk_size);
+		return -ENOMEM;
+	}
+	memcpy(copy, slot, n);
+	r = container_frame_open_inplace(dek, doc_id, index, chunk_size, copy,
+					 n, data, len, gen);
+	sodium_memzero(copy, n);
+	free(copy);
 	return r;
 }
 

@@ -178,6 +178,19 @@ int container_frame_open(const uint8_t dek[SEAL_KEY_BYTES],
 			 void *data, size_t *len, uint64_t *gen)
 	__attribute__((nonnull, warn_unused_result));
 
+/*
+ * container_frame_open() without a copy: the frame is decrypted in place,
+ * so on success slot[CONTAINER_FRAME_HDR_BYTES, slot_bytes) may hold
+ * plaintext, which the caller wipes (also on failure: it may hold
+ * zeros or part of the plaintext then).
+ */
+int container_frame_open_inplace(const uint8_t dek[SEAL_KEY_BYTES],
+				 const uint8_t doc_id[CONTAINER_DOC_ID_BYTES],
+				 uint64_t index, uint32_t chunk_size,
+				 uint8_t *slot, size_t slot_bytes,
+				 void *data, size_t *len, uint64_t *gen)
+	__attribute__((nonnull, warn_unused_result));
+
 /* true if chunk index lies in one of h's hole extents. */
 bool container_is_hole(const struct container_header *h, uint64_t index)
 	__attribute__((nonnull));

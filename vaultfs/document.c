@@ -281,8 +281,9 @@ static int open_frame(const struct doc *d, uint64_t index, uint8_t *dest,
 		if (r < 0)
 			goto fail;
 		memset(scratch + got, 0, *flen - got);
-		r = container_frame_open(d->dek, d->hdr.doc_id, index, d->cs,
-					 scratch, *flen, dest, len, &gen);
+		r = container_frame_open_inplace(d->dek, d->hdr.doc_id, index,
+						 d->cs, scratch, *flen, dest,
+						 len, &gen);
 		if (r == 0) {
 			st->cur = s;
 			st->fell_back = st->present & (1u << (1 - s)) &&
@@ -1156,6 +1157,11 @@ static int read_batch(struct doc *d, uint64_t first, size_t m, uint8_t *dest)
 	if (!b.scratch)
 		return -ENOMEM;
 	workers_run(m, batch_open, &b);
+	/* frames were decrypted in place: wipe what each one used */
+	for (size_t k = 0; k < m; k++)
+		sodium_memzero(b.scratch + k * d->slot_bytes,
+			       b.r[k] == 0 && !b.st[k].fell_back ?
+			       b.flen[k] : d->slot_bytes);
 	batch_buf_put(b.scratch, size);
 	for (size_t k = 0; k < m && r == 0; k++)
 		r = b.r[k];
