@@ -76,6 +76,7 @@ struct doc {
 	size_t pcap;
 	size_t npunch;
 	uint64_t flushes;		/* flush_punches() calls that synced */
+	uint64_t loads;			/* chunks decrypted into the cache */
 };
 
 static const uint8_t zero_byte;
@@ -836,6 +837,8 @@ static int cache_load(struct doc *d, uint64_t index, bool fresh)
 	}
 	if (r < 0)
 		return r;
+	if (!fresh)
+		d->loads++;
 	d->c_index = index;
 	d->c_valid = true;
 	d->c_dirty = false;
@@ -1088,6 +1091,31 @@ uint64_t doc_size(const struct doc *d)
 const uint8_t *doc_id(const struct doc *d)
 {
 	return d->hdr.doc_id;
+}
+
+uint64_t doc_chunk_loads(const struct doc *d)
+{
+	return d->loads;
+}
+
+uint32_t doc_chunk_size(const struct doc *d)
+{
+	return d->cs;
+}
+
+bool doc_cached_chunk(const struct doc *d, uint64_t off, void *buf,
+		      uint64_t *start, size_t *len)
+{
+	uint64_t n;
+
+	if (!d->c_valid || d->c_dirty || off / d->cs != d->c_index ||
+	    off >= d->hdr.size)
+		return false;
+	*start = d->c_index * d->cs;
+	n = d->hdr.size - *start;
+	*len = n < d->cs ? (size_t)n : d->cs;
+	memcpy(buf, d->c_buf, *len);
+	return true;
 }
 
 /* ---- reading ---- */

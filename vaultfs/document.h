@@ -67,6 +67,20 @@ uint64_t doc_size(const struct doc *d) __attribute__((nonnull));
 /* The document id (CONTAINER_DOC_ID_BYTES), stable across renames. */
 const uint8_t *doc_id(const struct doc *d) __attribute__((nonnull));
 
+/* The chunk size, and how many chunks were decrypted into d's cache. */
+uint32_t doc_chunk_size(const struct doc *d) __attribute__((nonnull));
+uint64_t doc_chunk_loads(const struct doc *d) __attribute__((nonnull));
+
+/*
+ * Copy the cached chunk holding offset off, if it is cached and has no
+ * unwritten changes, into buf (room for doc_chunk_size() bytes): *start
+ * is its offset, *len its bytes within the document's size.  false if it
+ * is not cached.  buf then holds plaintext: the caller wipes it.
+ */
+bool doc_cached_chunk(const struct doc *d, uint64_t off, void *buf,
+		      uint64_t *start, size_t *len)
+	__attribute__((nonnull, warn_unused_result));
+
 /* Read up to len bytes at off; *got < len only at end of file. */
 int doc_read(struct doc *d, void *buf, size_t len, uint64_t off, size_t *got)
 	__attribute__((nonnull, warn_unused_result));

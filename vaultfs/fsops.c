@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,11 @@ struct inode {
 	uint64_t size;
 	bool have_id;
 	uint8_t doc_id[CONTAINER_DOC_ID_BYTES];
+
+	/* Page cache fills (fill_run): handles open for writing, and a
+	 * count of content changes.  fs->fill_lock. */
+	uint32_t writers;
+	uint32_t fill_gen;
 };
 
 struct handle {
@@ -105,6 +111,12 @@ struct fsops {
 	const struct names_key *nk;
 	struct auditlog *log;
 	struct fuse_session *se;	/* for cache invalidations */
+	/* Page cache fills: shared while one runs, exclusive to bump an
+	 * inode's writers or fill_gen.  Never taken with an inode lock
+	 * held (a fill waits for pages whose reads take that lock). */
+	pthread_rwlock_t fill_lock;
+	sem_t fill_slots;		/* fills running at once, at most */
+	bool fill;
 	bool root_owns;
 	bool shared;
 	bool writeback;
@@ -1376,6 +1388,111 @@ static int may_setattr(fuse_req_t req, struct inode *in,
 	return r;
 }
 
+/*
+ * Page cache fills.  A random read of a few KiB costs the decryption of
+ * its whole chunk (64 KiB); the kernel asks only for the pages it needs
+ * and would ask again, and the chunk be decrypted again, for each other
+ * page of the chunk.  So after such a read the rest of the chunk goes
+ * into the page cache (FUSE notify_store), as readahead within the chunk
+ * would.  Not with direct I/O, and never when the kernel could hold newer
+ * data for the file: only while no handle is open for writing, and only
+ * if nothing changed the content since the chunk was read (fill_gen:
+ * bumped when a writer opens or closes and on truncate).  A fill waits
+ * for pages whose own reads are in flight, so it runs after the reply
+ * (two reads filling before replying wait for each other's pages: t1010
+ * deadlocked so), with no inode lock held (the reads in flight need it),
+ * and at most FILL_SLOTS at once: the other threads keep serving those
+ * reads.
+ */
+#define FILL_SLOTS 4
+
+struct fill {
+	uint64_t gen;			/* UINT64_MAX: no fill */
+	uint8_t *data;			/* the chunk, plaintext */
+	uint64_t start;
+	size_t len;
+};
+
+/* in's content is about to change; writers += dw. */
+static void fill_fence(struct fsops *fs, struct inode *in, int dw)
+{
+	pthread_rwlock_wrlock(&fs->fill_lock);
+	in->writers += (uint32_t)dw;
+	in->fill_gen++;
+	pthread_rwlock_unlock(&fs->fill_lock);
+}
+
+/* The generation a fill must still find, or UINT64_MAX: none allowed. */
+static uint64_t fill_gen_of(struct fsops *fs, struct inode *in)
+{
+	uint64_t g = UINT64_MAX;
+
+	if (!fs->fill)
+		return g;
+	pthread_rwlock_rdlock(&fs->fill_lock);
+	if (in->writers == 0)
+		g = in->fill_gen;
+	pthread_rwlock_unlock(&fs->fill_lock);
+	return g;
+}
+
+/* A read of got bytes at off decrypted a chunk: keep a copy to fill. */
+static void fill_prepare(struct fill *fl, const struct doc *d, uint64_t off,
+			 size_t got)
+{
+	uint32_t cs = doc_chunk_size(d);
+
+	/* a read of the whole chunk leaves nothing to fill */
+	if (got == 0 || got >= cs)
+		return;
+	fl->data = malloc(cs);
+	if (fl->data && !doc_cached_chunk(d, off, fl->data, &fl->start,
+					  &fl->len)) {
+		free(fl->data);
+		fl->data = NULL;
+	}
+}
+
+static void fill_store(struct fsops *fs, fuse_ino_t ino, const uint8_t *p,
+		       uint64_t off, size_t len)
+{
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(len);
+	int r;
+
+	if (len == 0)
+		return;
+	bv.buf[0].mem = (void *)p;
+	r = fuse_lowlevel_notify_store(fs->se, ino, (off_t)off, &bv, 0);
+	if (r == -ENOSYS)
+		fs->fill = false;	/* the kernel cannot */
+}
+
+/* After the reply to a read of got bytes at off: fill around them. */
+static void fill_run(struct fsops *fs, struct inode *in, fuse_ino_t ino,
+		     struct fill *fl, uint64_t off, size_t got)
+{
+	if (!fl->data)
+		return;
+	if (fs->se && sem_trywait(&fs->fill_slots) == 0) {
+		pthread_rwlock_rdlock(&fs->fill_lock);
+		if (in->writers == 0 && in->fill_gen == fl->gen) {
+			uint64_t end = fl->start + fl->len;
+
+			/* off and off + got are page-aligned unless at EOF */
+			fill_store(fs, ino, fl->data, fl->start,
+				   (size_t)(off - fl->start));
+			if (off + got < end)
+				fill_store(fs, ino, fl->data + (off + got -
+							       fl->start),
+					   off + got, (size_t)(end - off - got));
+		}
+		pthread_rwlock_unlock(&fs->fill_lock);
+		sem_post(&fs->fill_slots);
+	}
+	sodium_memzero(fl->data, fl->len);
+	free(fl->data);
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int valid, struct fuse_file_info *fi)
 {
@@ -1424,6 +1541,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			r = -EINVAL;
 			goto out;
 		}
+		fill_fence(fs, in, 0);
 		pthread_mutex_lock(&in->lock);
 		r = open_doc(fs, in, true);
 		if (r == 0) {
@@ -2224,6 +2342,8 @@ static struct handle *new_handle(fuse_req_t req, struct inode *in, int flags)
 	h->fs = fs_of(req);
 	h->inode = in;
 	h->flags = flags;
+	if ((flags & O_ACCMODE) != O_RDONLY)
+		fill_fence(h->fs, in, 1);
 	h->uid = ctx->uid;
 	h->gid = ctx->gid;
 	h->pid = (uint32_t)ctx->pid;
@@ -2259,6 +2379,8 @@ static void free_handle(struct handle *h)
 	if (!h)
 		return;
 	fs = h->fs;
+	if ((h->flags & O_ACCMODE) != O_RDONLY)
+		fill_fence(fs, h->inode, -1);
 	pthread_mutex_lock(&fs->handles_lock);
 	if (h->prev)
 		h->prev->next = h->next;
@@ -2515,9 +2637,12 @@ fail:
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
+	struct fsops *fs = fs_of(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	struct inode *in = h->inode;
 	char *buf = malloc(size ? size : 1);
+	struct fill fl = { .gen = fill_gen_of(fs, in) };
+	uint64_t loads;
 	size_t got = 0;
 	int r;
 
@@ -2526,7 +2651,11 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	pthread_mutex_lock(&in->lock);
+	loads = doc_chunk_loads(in->doc);
 	r = doc_read(in->doc, buf, size, (uint64_t)off, &got);
+	if (r == 0 && fl.gen != UINT64_MAX && !fi->direct_io &&
+	    doc_chunk_loads(in->doc) != loads)
+		fill_prepare(&fl, in->doc, (uint64_t)off, got);
 	pthread_mutex_unlock(&in->lock);
 	if (r < 0) {
 		if (r == -EBADMSG) {
@@ -2546,6 +2675,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	sodium_memzero(buf, got);
 	free(buf);
+	fill_run(fs, in, ino, &fl, (uint64_t)off, got);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -2730,6 +2860,8 @@ struct fsops *fsops_new(const struct fsops_config *cfg)
 	pthread_mutex_init(&fs->table_lock, NULL);
 	pthread_mutex_init(&fs->handles_lock, NULL);
 	pthread_rwlock_init(&fs->names_lock, NULL);
+	pthread_rwlock_init(&fs->fill_lock, NULL);
+	sem_init(&fs->fill_slots, 0, FILL_SLOTS);
 	fs->root.fd = cfg->data_fd;
 	fs->root.dev = st.st_dev;
 	fs->root.ino = st.st_ino;
@@ -2741,6 +2873,7 @@ struct fsops *fsops_new(const struct fsops_config *cfg)
 	fs->nk = cfg->nk;
 	fs->log = cfg->log;
 	fs->direct_io = cfg->direct_io;
+	fs->fill = !cfg->direct_io;
 	fs->root_owns = cfg->root_owns;
 	fs->shared = cfg->shared;
 	fs->writeback = cfg->writeback;
@@ -2786,5 +2919,7 @@ void fsops_free(struct fsops *fs)
 	pthread_mutex_destroy(&fs->table_lock);
 	pthread_mutex_destroy(&fs->handles_lock);
 	pthread_rwlock_destroy(&fs->names_lock);
+	pthread_rwlock_destroy(&fs->fill_lock);
+	sem_destroy(&fs->fill_slots);
 	free(fs);
 }
