@@ -43,6 +43,9 @@ _Static_assert(crypto_pwhash_ALG_ARGON2ID13 == KDF_ALG_ARGON2ID13,
 	       "libsodium changed its Argon2id constant");
 _Static_assert(AUDITKEY_SK_BYTES == SEAL_KEY_BYTES, "sk seals like a key");
 _Static_assert(crypto_scalarmult_BYTES == AUDITKEY_PK_BYTES, "pk size");
+_Static_assert(FILE_BYTES == AUDITKEY_FILE_BYTES, "file size");
+_Static_assert(SALT_BYTES == KDF_SALT_BYTES &&
+	       SALT_BYTES == AUDITKEY_SALT_BYTES, "salt size");
 
 /*
  * Open the directory that holds path; *base points into copy (PATH_MAX)
@@ -174,13 +177,42 @@ out:
 	return r;
 }
 
+int auditkey_parse(const uint8_t *file, size_t len,
+		   struct auditkey_file_info *info)
+{
+	uint64_t ops, mem;
+
+	memset(info, 0, sizeof(*info));
+	if (len < MAGIC_BYTES || memcmp(file, MAGIC, MAGIC_BYTES) != 0 ||
+	    len < OFF_KDF)
+		return -EBADMSG;
+	/* Before the length: a newer format may well be longer. */
+	if (le_get32(file + OFF_FORMAT) > FORMAT)
+		return -EPROTONOSUPPORT;
+	if (le_get32(file + OFF_FORMAT) != FORMAT || len != FILE_BYTES ||
+	    le_get32(file + OFF_KDF) != KDF_ALG_ARGON2ID13)
+		return -EBADMSG;
+	/* Stored cost is attacker-controlled: refuse it before any KDF. */
+	ops = le_get64(file + OFF_KDF + 4);
+	mem = le_get64(file + OFF_KDF + 12);
+	if (!kdf_params_ok(ops, mem))
+		return -EBADMSG;
+	info->opslimit = ops;
+	info->memlimit = mem;
+	memcpy(info->salt, file + OFF_KDF + 20, SALT_BYTES);
+	memcpy(info->pk, file + OFF_PK, AUDITKEY_PK_BYTES);
+	return 0;
+}
+
 /*
- * Read the key file at path into file and decrypt its secret key with
- * pass into sk (the caller's secret memory), checking that it belongs to
- * the public key the file shows.
+ * Read the key file at path into file, check it with auditkey_parse()
+ * (its clear part into *info) and decrypt its secret key with pass into
+ * sk (the caller's secret memory), checking that it belongs to the public
+ * key the file shows.
  */
 static int open_file(const char *path, const char *pass, size_t passlen,
-		     uint8_t file[FILE_BYTES + 1], uint8_t sk[AUDITKEY_SK_BYTES])
+		     uint8_t file[FILE_BYTES + 1], struct auditkey_file_info *info,
+		     uint8_t sk[AUDITKEY_SK_BYTES])
 {
 	uint8_t check[AUDITKEY_PK_BYTES];
 	uint8_t *key = NULL;
@@ -188,23 +220,19 @@ static int open_file(const char *path, const char *pass, size_t passlen,
 	int r;
 
 	sodium_memzero(sk, AUDITKEY_SK_BYTES);
+	memset(info, 0, sizeof(*info));
 	r = read_key_file(path, file, &len);
 	if (r < 0)
 		return r;
-	if (len < MAGIC_BYTES || memcmp(file, MAGIC, MAGIC_BYTES) != 0 ||
-	    len < OFF_KDF)
-		return -EBADMSG;
-	if (le_get32(file + OFF_FORMAT) > FORMAT)
-		return -EPROTONOSUPPORT;
-	if (le_get32(file + OFF_FORMAT) != FORMAT || len != FILE_BYTES ||
-	    le_get32(file + OFF_KDF) != KDF_ALG_ARGON2ID13)
-		return -EBADMSG;
+	r = auditkey_parse(file, len, info);
+	if (r < 0)
+		return r;
 
 	key = seal_secret_alloc(SEAL_KEY_BYTES);
 	if (key == NULL)
 		return -ENOMEM;
-	r = kdf_derive(key, pass, passlen, file + OFF_KDF + 20,
-		   le_get64(file + OFF_KDF + 4), le_get64(file + OFF_KDF + 12));
+	r = kdf_derive(key, pass, passlen, info->salt, info->opslimit,
+		       info->memlimit);
 	if (r < 0)
 		goto out;
 	if (seal_decrypt(key, file, CLEAR_BYTES, file + OFF_NONCE,
@@ -229,13 +257,14 @@ out:
 int auditkey_load(const char *path, const char *pass, size_t passlen,
 		  uint8_t sk[AUDITKEY_SK_BYTES], uint8_t pk[AUDITKEY_PK_BYTES])
 {
+	struct auditkey_file_info info;
 	uint8_t file[FILE_BYTES + 1];
 	int r;
 
 	sodium_memzero(pk, AUDITKEY_PK_BYTES);
-	r = open_file(path, pass, passlen, file, sk);
+	r = open_file(path, pass, passlen, file, &info, sk);
 	if (r == 0)
-		memcpy(pk, file + OFF_PK, AUDITKEY_PK_BYTES);
+		memcpy(pk, info.pk, AUDITKEY_PK_BYTES);
 	return r;
 }
 
@@ -243,7 +272,8 @@ int auditkey_change_passphrase(const char *path, const char *pass,
 			       size_t passlen, const char *newpass,
 			       size_t newpasslen, const enum keystore_kdf *kdf)
 {
-	uint8_t file[FILE_BYTES + 1], pk[AUDITKEY_PK_BYTES];
+	struct auditkey_file_info info;
+	uint8_t file[FILE_BYTES + 1];
 	uint8_t *sk = NULL;
 	char copy[PATH_MAX];
 	const char *base;
@@ -253,11 +283,11 @@ int auditkey_change_passphrase(const char *path, const char *pass,
 	sk = seal_secret_alloc(AUDITKEY_SK_BYTES);
 	if (sk == NULL)
 		return -ENOMEM;
-	r = open_file(path, pass, passlen, file, sk);
+	r = open_file(path, pass, passlen, file, &info, sk);
 	if (r < 0)
 		goto out;
-	ops = le_get64(file + OFF_KDF + 4);
-	mem = le_get64(file + OFF_KDF + 12);
+	ops = info.opslimit;
+	mem = info.memlimit;
 	if (kdf != NULL) {
 		r = kdf_preset(*kdf, &ops, &mem);
 		if (r < 0)
@@ -269,8 +299,7 @@ int auditkey_change_passphrase(const char *path, const char *pass,
 		goto out;
 	}
 	/* The same key pair under a fresh salt and nonce. */
-	memcpy(pk, file + OFF_PK, AUDITKEY_PK_BYTES);
-	r = seal_file(file, sk, pk, newpass, newpasslen, ops, mem);
+	r = seal_file(file, sk, info.pk, newpass, newpasslen, ops, mem);
 	if (r < 0)
 		goto out;
 	/*

@@ -19,6 +19,36 @@
 #define AUDITKEY_PK_BYTES crypto_box_PUBLICKEYBYTES
 #define AUDITKEY_SK_BYTES crypto_box_SECRETKEYBYTES
 
+/* Length of a key file; a file of any other length is refused. */
+#define AUDITKEY_FILE_BYTES 152
+#define AUDITKEY_SALT_BYTES crypto_pwhash_SALTBYTES
+
+/* The clear part of a key file, as auditkey_parse() found it. */
+struct auditkey_file_info {
+	uint64_t opslimit;			/* Argon2id iterations */
+	uint64_t memlimit;			/* Argon2id memory, bytes */
+	uint8_t salt[AUDITKEY_SALT_BYTES];
+	uint8_t pk[AUDITKEY_PK_BYTES];		/* not yet checked against sk */
+};
+
+/*
+ * Check the len bytes at file as a key file (man/vaultfs.5) without
+ * running the KDF: magic, format, KDF algorithm, Argon2id cost within the
+ * bounds the KDF accepts (opslimit 1 to 64, memlimit 8192 to 4 GiB),
+ * exactly AUDITKEY_FILE_BYTES long; then copy the clear part into *info.
+ * The AEAD and the key pair are checked only when the file is opened
+ * (auditkey_load).  auditkey_load and auditkey_change_passphrase run this
+ * on the bytes they read, so it is the check they make.  No I/O, no
+ * allocation, nothing secret read or written; thread-safe.  file is only
+ * read; *info is the caller's and is zeroed on error.  -EBADMSG: not a
+ * key file (wrong magic, truncated, extended, format 0, another KDF, cost
+ * out of bounds); -EPROTONOSUPPORT: a newer format (checked as soon as
+ * the 12 bytes holding magic and format are there, whatever follows).
+ */
+int auditkey_parse(const uint8_t *file, size_t len,
+		   struct auditkey_file_info *info)
+	__attribute__((nonnull, warn_unused_result));
+
 /*
  * Generate a key pair, write the protected secret key to path (O_CREAT |
  * O_EXCL | O_NOFOLLOW, mode 0600; -EEXIST if it exists) and return the

@@ -1,7 +1,9 @@
 /*
  * t-auditkey.c - auditor key file: generate/load round trip, the key pair
  * works with crypto_box_seal, wrong passphrase, every byte tampered,
- * truncation, future format, permissions, existing file.
+ * truncation, future format, permissions, existing file; auditkey_parse
+ * on its own: valid file, each field at and past its bounds, truncated,
+ * extended, wrong magic.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +56,137 @@ static void spit(const uint8_t *buf, size_t len)
 	chmod(path, 0600);
 }
 
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* auditkey_parse of orig with a u32 or u64 at off replaced by v. */
+static int parse_with(const uint8_t *orig, size_t off, int width, uint64_t v,
+		      struct auditkey_file_info *info)
+{
+	uint8_t buf[FILE_BYTES];
+
+	memcpy(buf, orig, FILE_BYTES);
+	if (width == 4)
+		put32(buf + off, (uint32_t)v);
+	else
+		put64(buf + off, v);
+	memset(info, 0xaa, sizeof(*info));
+	return auditkey_parse(buf, FILE_BYTES, info);
+}
+
+static int info_is_zero(const struct auditkey_file_info *info)
+{
+	return sodium_is_zero((const unsigned char *)info, sizeof(*info));
+}
+
+/* auditkey_parse alone: no file, no KDF. */
+static void test_parse(const uint8_t *orig, const uint8_t pk[32])
+{
+	static const struct {
+		size_t off;
+		int width;
+		uint64_t v;
+		int want;
+		const char *what;
+	} cases[] = {
+		{ 8, 4, 0, -EBADMSG, "format 0" },
+		{ 8, 4, 2, -EPROTONOSUPPORT, "format 2 (newer)" },
+		{ 8, 4, 0xffffffff, -EPROTONOSUPPORT, "format 2^32-1" },
+		{ 12, 4, 0, -EBADMSG, "KDF algorithm 0" },
+		{ 12, 4, 1, -EBADMSG, "KDF algorithm 1 (Argon2i)" },
+		{ 12, 4, 3, -EBADMSG, "KDF algorithm 3" },
+		{ 16, 8, 0, -EBADMSG, "opslimit 0" },
+		{ 16, 8, 1, 0, "opslimit 1 (minimum)" },
+		{ 16, 8, 64, 0, "opslimit 64 (maximum)" },
+		{ 16, 8, 65, -EBADMSG, "opslimit 65" },
+		{ 16, 8, (1ULL << 32) + 2, -EBADMSG, "opslimit 2^32+2" },
+		{ 16, 8, UINT64_MAX, -EBADMSG, "opslimit 2^64-1" },
+		{ 24, 8, 0, -EBADMSG, "memlimit 0" },
+		{ 24, 8, 8191, -EBADMSG, "memlimit 8191" },
+		{ 24, 8, 8192, 0, "memlimit 8192 (minimum)" },
+		{ 24, 8, 4ULL << 30, 0, "memlimit 4 GiB (maximum)" },
+		{ 24, 8, (4ULL << 30) + 1, -EBADMSG, "memlimit 4 GiB + 1" },
+		{ 24, 8, UINT64_MAX, -EBADMSG, "memlimit 2^64-1" },
+	};
+	struct auditkey_file_info info;
+	uint8_t buf[FILE_BYTES + 64];
+	int r, fails;
+
+	memset(&info, 0xaa, sizeof(info));
+	is_int(auditkey_parse(orig, FILE_BYTES, &info), 0, "parse: valid file");
+	ok(info.opslimit == crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE &&
+	   info.memlimit == crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE,
+	   "parse: interactive cost");
+	is_mem(info.salt, orig + OFF_KDF + 20, AUDITKEY_SALT_BYTES,
+	       "parse: salt");
+	is_mem(info.pk, pk, 32, "parse: public key");
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = parse_with(orig, cases[i].off, cases[i].width, cases[i].v,
+			       &info);
+		is_int(r, cases[i].want, "parse: %s", cases[i].what);
+		if (r == 0)
+			ok(cases[i].off == 16 ? info.opslimit == cases[i].v :
+			   info.memlimit == cases[i].v, "  cost read back");
+		else
+			ok(info_is_zero(&info), "  info zeroed");
+	}
+
+	/* Every magic byte, and a whole other magic (the key store's). */
+	fails = 0;
+	for (size_t i = 0; i < 8; i++) {
+		memcpy(buf, orig, FILE_BYTES);
+		buf[i] ^= 0x20;
+		memset(&info, 0xaa, sizeof(info));
+		if (auditkey_parse(buf, FILE_BYTES, &info) != -EBADMSG ||
+		    !info_is_zero(&info))
+			fails++;
+	}
+	memcpy(buf, orig, FILE_BYTES);
+	memcpy(buf, "VAULTFSK", 8);
+	if (auditkey_parse(buf, FILE_BYTES, &info) != -EBADMSG)
+		fails++;
+	is_int(fails, 0, "parse: wrong magic -> EBADMSG");
+
+	/* Every shorter length; a newer format wins once it is visible. */
+	fails = 0;
+	for (size_t len = 0; len < FILE_BYTES; len++) {
+		memset(&info, 0xaa, sizeof(info));
+		if (auditkey_parse(orig, len, &info) != -EBADMSG ||
+		    !info_is_zero(&info)) {
+			diag("truncated to %zu", len);
+			fails++;
+		}
+	}
+	is_int(fails, 0, "parse: every truncation -> EBADMSG");
+	memcpy(buf, orig, FILE_BYTES);
+	put32(buf + 8, 2);
+	is_int(auditkey_parse(buf, 12, &info), -EPROTONOSUPPORT,
+	       "parse: newer format, 12 bytes -> EPROTONOSUPPORT");
+	is_int(auditkey_parse(buf, 11, &info), -EBADMSG,
+	       "parse: newer format, 11 bytes -> EBADMSG");
+	is_int(auditkey_parse(buf, sizeof(buf), &info), -EPROTONOSUPPORT,
+	       "parse: newer format, longer -> EPROTONOSUPPORT");
+
+	/* Extended by one byte, by many. */
+	memcpy(buf, orig, FILE_BYTES);
+	memset(buf + FILE_BYTES, 0, sizeof(buf) - FILE_BYTES);
+	is_int(auditkey_parse(buf, FILE_BYTES + 1, &info), -EBADMSG,
+	       "parse: one byte extra -> EBADMSG");
+	is_int(auditkey_parse(buf, sizeof(buf), &info), -EBADMSG,
+	       "parse: 64 bytes extra -> EBADMSG");
+
+	/* The sealed part is the opener's business, not the parser's. */
+	memcpy(buf, orig, FILE_BYTES);
+	buf[OFF_NONCE] ^= 1;
+	buf[OFF_CT + 5] ^= 1;
+	is_int(auditkey_parse(buf, FILE_BYTES, &info), 0,
+	       "parse: does not look at nonce and ciphertext");
+}
+
 static int load(uint8_t sk[32], uint8_t pk[32])
 {
 	memset(sk, 0xaa, 32);
@@ -92,6 +225,10 @@ int main(void)
 	is_mem(orig + OFF_PK, pk, 32, "public key in the clear part");
 	ok(memmem(orig, len, PASS, strlen(PASS)) == NULL,
 	   "passphrase not in the file");
+	if (len == FILE_BYTES)
+		test_parse(orig, pk);
+	else
+		ok(0, "no key file to parse");
 
 	is_int(auditkey_generate(path, PASS, strlen(PASS),
 				 KEYSTORE_KDF_INTERACTIVE, pk2), -EEXIST,
