@@ -48,20 +48,6 @@ static const char passwd_usage[] =
 	"Exit status: 0 changed, 1 failed (K is unchanged), 2 usage error,\n"
 	"3 wrong passphrase.\n";
 
-static int parse_kdf(const char *s, enum keystore_kdf *kdf)
-{
-	static const char *const names[] = { "interactive", "moderate",
-					     "sensitive" };
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(s, names[i]) == 0) {
-			*kdf = (enum keystore_kdf)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 /* Check the current passphrase before asking for a new one twice. */
 static int check_current(const char *keyfile, const char *pass, size_t len)
 {
@@ -111,7 +97,7 @@ int audit_passwd_cmd(int argc, char **argv)
 			new_passfile = optarg;
 			break;
 		case 'd':
-			if (parse_kdf(optarg, &kdf) < 0)
+			if (vaultctl_parse_kdf(optarg, &kdf) < 0)
 				return vaultctl_usage_error("audit passwd",
 					"unknown --kdf preset '%s' (use "
 					"interactive, moderate or sensitive)",

@@ -78,20 +78,6 @@ struct rekey {
 	bool made_key;
 };
 
-static int parse_kdf(const char *s, enum keystore_kdf *kdf)
-{
-	static const char *const names[] = { "interactive", "moderate",
-					     "sensitive" };
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(s, names[i]) == 0) {
-			*kdf = (enum keystore_kdf)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 static int parse(struct rekey *k, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -118,7 +104,7 @@ static int parse(struct rekey *k, int argc, char **argv)
 			k->new_passfile = optarg;
 			break;
 		case 'd':
-			if (parse_kdf(optarg, &k->kdf) < 0)
+			if (vaultctl_parse_kdf(optarg, &k->kdf) < 0)
 				return vaultctl_usage_error(WHAT, "unknown --kdf "
 					"preset '%s' (use interactive, moderate "
 					"or sensitive)", optarg);

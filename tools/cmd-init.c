@@ -139,17 +139,6 @@ static bool parse_chunk_size(const char *s, uint32_t *size)
 	return true;
 }
 
-static bool parse_kdf(const char *s, enum keystore_kdf *kdf)
-{
-	for (size_t i = 0; i < sizeof(kdf_names) / sizeof(kdf_names[0]); i++) {
-		if (strcmp(s, kdf_names[i]) == 0) {
-			*kdf = (enum keystore_kdf)i;
-			return true;
-		}
-	}
-	return false;
-}
-
 static int parse_args(int argc, char **argv, struct init_opts *o)
 {
 	static const struct option longopts[] = {
@@ -193,7 +182,7 @@ static int parse_args(int argc, char **argv, struct init_opts *o)
 					"from 4K to 1M, such as 64K", optarg);
 			break;
 		case 'd':
-			if (!parse_kdf(optarg, &o->kdf))
+			if (vaultctl_parse_kdf(optarg, &o->kdf) < 0)
 				return vaultctl_usage_error("init", "invalid "
 					"--kdf '%s': use interactive, moderate "
 					"or sensitive", optarg);

@@ -55,19 +55,6 @@ static int audit_passwd(const char *vault, const struct keystore *ks,
 			       detail);
 }
 
-static int parse_kdf(const char *s, enum keystore_kdf *kdf)
-{
-	if (!strcmp(s, "interactive"))
-		*kdf = KEYSTORE_KDF_INTERACTIVE;
-	else if (!strcmp(s, "moderate"))
-		*kdf = KEYSTORE_KDF_MODERATE;
-	else if (!strcmp(s, "sensitive"))
-		*kdf = KEYSTORE_KDF_SENSITIVE;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 int cmd_passwd(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -95,7 +82,7 @@ int cmd_passwd(int argc, char **argv)
 			new_passfile = optarg;
 			break;
 		case 'k':
-			if (parse_kdf(optarg, &kdf) < 0)
+			if (vaultctl_parse_kdf(optarg, &kdf) < 0)
 				return vaultctl_usage_error("passwd", "unknown "
 					"--kdf preset '%s' (use interactive, "
 					"moderate or sensitive)", optarg);

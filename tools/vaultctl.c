@@ -104,6 +104,23 @@ int vaultctl_bad_option(const char *verb, int c, char **argv)
 	return vaultctl_usage_error(verb, "unknown option '%s'", arg);
 }
 
+int vaultctl_parse_kdf(const char *s, enum keystore_kdf *kdf)
+{
+	static const char *const names[] = {
+		[KEYSTORE_KDF_INTERACTIVE] = "interactive",
+		[KEYSTORE_KDF_MODERATE] = "moderate",
+		[KEYSTORE_KDF_SENSITIVE] = "sensitive",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*kdf = (enum keystore_kdf)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 int vaultctl_exit_status(int err)
 {
 	if (err == 0)

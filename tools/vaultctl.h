@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../keys/keystore.h"
+
 struct vault_settings;
 
 /* Exit status of vaultctl (fsck maps a key error to 2, as the brief says). */
@@ -93,6 +95,12 @@ int vaultctl_passphrase(const char *passfile, const char *passfile_option,
  * (no passfile and no terminal), else VAULTCTL_EXIT_FAILURE.
  */
 int vaultctl_exit_status(int err);
+
+/*
+ * The Argon2id preset named s ("interactive", "moderate", "sensitive",
+ * the values of --kdf) into *kdf: 0, or -EINVAL for any other name.
+ */
+int vaultctl_parse_kdf(const char *s, enum keystore_kdf *kdf);
 
 /*
  * Append one record (event: an enum audit_event, e.g. AUDIT_EV_INIT) to
