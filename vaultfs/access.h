@@ -29,8 +29,9 @@ struct access_event {
 	uint32_t open_flags;
 	uint64_t bytes_read, bytes_written;
 	const char *detail;
-	/* Process name and executable when known already (NULL: read from
-	 * /proc/pid now). */
+	/* Process name and executable when known already (both NULL: read
+	 * from /proc/pid now; "" = absent; longer than AUDIT_COMM_MAX or
+	 * AUDIT_EXE_MAX: clipped and flagged AUDIT_RF_CLIPPED). */
 	const char *comm, *exe;
 };
 

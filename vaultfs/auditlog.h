@@ -60,7 +60,9 @@
  * Secrets: the chain key lives in sodium_malloc memory and is replaced
  * (old value overwritten) after every record; K0 exists only until the
  * first record is written; the plaintext of a record is encrypted in place
- * and never leaves the process.  close() wipes everything.
+ * and never leaves the process.  close() wipes everything.  Record nonces
+ * are random, drawn from the kernel a few dozen at a time and each used
+ * once (they are public; a failed append uses one up too).
  */
 #ifndef VAULTFS_AUDITLOG_H
 #define VAULTFS_AUDITLOG_H

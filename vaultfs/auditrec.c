@@ -318,10 +318,13 @@ int auditrec_frame_parse(const uint8_t *buf, size_t len,
 	return 0;
 }
 
-int auditrec_frame_seal(const uint8_t k[AUDITREC_KEY_BYTES], uint64_t seq,
-			const uint8_t prev_chain[AUDITREC_CHAIN_BYTES],
-			const struct audit_record *r, uint8_t *out,
-			size_t *frame_len, uint8_t chain[AUDITREC_CHAIN_BYTES])
+int auditrec_frame_seal_nonce(const uint8_t k[AUDITREC_KEY_BYTES],
+			      uint64_t seq,
+			      const uint8_t prev_chain[AUDITREC_CHAIN_BYTES],
+			      const struct audit_record *r,
+			      const uint8_t nonce[SEAL_NONCE_BYTES],
+			      uint8_t *out, size_t *frame_len,
+			      uint8_t chain[AUDITREC_CHAIN_BYTES])
 {
 	uint8_t rk[SEAL_KEY_BYTES];
 	size_t plen, l;
@@ -334,15 +337,28 @@ int auditrec_frame_seal(const uint8_t k[AUDITREC_KEY_BYTES], uint64_t seq,
 	le_put32(out, (uint32_t)l);
 	le_put64(out + F_SEQ, seq);
 	memcpy(out + F_CHAIN, prev_chain, AUDITREC_CHAIN_BYTES);
+	memcpy(out + F_NONCE, nonce, SEAL_NONCE_BYTES);
 	seal_derive(rk, KDF_ID_RECORD, KDF_CTX, k);
 	/* In place: the plaintext is overwritten by its ciphertext. */
-	seal_encrypt(rk, out, AUDITREC_AD_BYTES, out + F_CT, plen,
-		     out + F_NONCE, out + F_CT);
+	seal_encrypt_nonce(rk, out, AUDITREC_AD_BYTES, out + F_CT, plen,
+			   out + F_NONCE, out + F_CT);
 	sodium_memzero(rk, sizeof(rk));
 	le_put32(out + l - 4, (uint32_t)l);
 	auditrec_chain(out, l, chain);
 	*frame_len = l;
 	return 0;
+}
+
+int auditrec_frame_seal(const uint8_t k[AUDITREC_KEY_BYTES], uint64_t seq,
+			const uint8_t prev_chain[AUDITREC_CHAIN_BYTES],
+			const struct audit_record *r, uint8_t *out,
+			size_t *frame_len, uint8_t chain[AUDITREC_CHAIN_BYTES])
+{
+	uint8_t nonce[SEAL_NONCE_BYTES];
+
+	seal_random(nonce, sizeof(nonce));
+	return auditrec_frame_seal_nonce(k, seq, prev_chain, r, nonce, out,
+					 frame_len, chain);
 }
 
 int auditrec_frame_open(const uint8_t k[AUDITREC_KEY_BYTES],

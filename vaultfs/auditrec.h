@@ -229,6 +229,21 @@ int auditrec_frame_seal(const uint8_t k[AUDITREC_KEY_BYTES], uint64_t seq,
 	__attribute__((nonnull, warn_unused_result));
 
 /*
+ * The same with the nonce supplied by the caller: SEAL_NONCE_BYTES fresh
+ * random bytes never used before (the writer draws them from the kernel
+ * in batches, auditrec_frame_seal() one at a time).  Each frame's key RK_i
+ * is its own, so uniqueness is what matters; the nonce is public.
+ */
+int auditrec_frame_seal_nonce(const uint8_t k[AUDITREC_KEY_BYTES],
+			      uint64_t seq,
+			      const uint8_t prev_chain[AUDITREC_CHAIN_BYTES],
+			      const struct audit_record *r,
+			      const uint8_t nonce[SEAL_NONCE_BYTES],
+			      uint8_t *out, size_t *frame_len,
+			      uint8_t chain[AUDITREC_CHAIN_BYTES])
+	__attribute__((nonnull, warn_unused_result));
+
+/*
  * Authenticate and decrypt f under chain key k into plain (f->ct_len -
  * SEAL_TAG_BYTES bytes).  -EBADMSG (plain zeroed) if it does not verify.
  */

@@ -41,6 +41,17 @@ void seal_encrypt(const uint8_t key[SEAL_KEY_BYTES], const void *ad,
 
 	/* 192-bit random nonces: collisions are negligible. */
 	randombytes_buf(nonce, SEAL_NONCE_BYTES);
+	seal_encrypt_nonce(key, ad, adlen, m, mlen, nonce, c);
+}
+
+void seal_encrypt_nonce(const uint8_t key[SEAL_KEY_BYTES], const void *ad,
+			size_t adlen, const void *m, size_t mlen,
+			const uint8_t nonce[SEAL_NONCE_BYTES], uint8_t *c)
+{
+	if (ad == NULL && adlen != 0)
+		vault_misuse("seal_encrypt: NULL ad with nonzero length");
+	if (mlen > crypto_aead_xchacha20poly1305_ietf_MESSAGEBYTES_MAX)
+		vault_misuse("seal_encrypt: message too long");
 	/* libsodium supports c == m (in-place) for this construction. */
 	crypto_aead_xchacha20poly1305_ietf_encrypt(c, NULL, m, mlen, ad,
 						   adlen, NULL, nonce, key);

@@ -36,6 +36,16 @@ void seal_encrypt(const uint8_t key[SEAL_KEY_BYTES], const void *ad,
 	__attribute__((nonnull(1, 4, 6, 7)));
 
 /*
+ * seal_encrypt() with a nonce the caller drew (seal_random(), never used
+ * before under key): for callers that draw many at once, since each draw
+ * is a system call.
+ */
+void seal_encrypt_nonce(const uint8_t key[SEAL_KEY_BYTES], const void *ad,
+			size_t adlen, const void *m, size_t mlen,
+			const uint8_t nonce[SEAL_NONCE_BYTES], uint8_t *c)
+	__attribute__((nonnull(1, 4, 6, 7)));
+
+/*
  * Decrypt clen bytes of c (ciphertext and tag) into m (clen -
  * SEAL_TAG_BYTES bytes; m may equal c).  Returns 0, or -EBADMSG when the
  * tag does not verify or clen < SEAL_TAG_BYTES; m is then zeroed.

@@ -509,6 +509,60 @@ static void test_fail_closed(void)
 	close(dfd);
 }
 
+/*
+ * Nonces are drawn in batches: across batches, a failed append and two
+ * segments, no two frames share one and none is left zero.
+ */
+static void test_nonces(void)
+{
+	static uint8_t seen[400][SEAL_NONCE_BYTES];
+	static const uint8_t zero[SEAL_NONCE_BYTES];
+	struct rlimit old, lim;
+	struct auditlog *log = NULL;
+	struct auditrec_frame f;
+	size_t off[300], len;
+	uint8_t *data;
+	int n = 0, dup = 0, zeros = 0, dfd = new_audit_dir("nonces");
+
+	signal(SIGXFSZ, SIG_IGN);
+	ok(auditlog_open(dfd, &vs, NULL, &log) == 0, "open");
+	ok(append_n(log, 1, 70) == 0, "70 records");
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = (rlim_t)file_size(dfd, 1) + 100;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	is_int(append_n(log, 71, 1), -EFBIG, "one append fails");
+	setrlimit(RLIMIT_FSIZE, &old);
+	ok(append_n(log, 71, 70) == 0, "70 more");
+	ok(auditlog_close(log, NULL) == 0, "close");
+	ok(auditlog_open(dfd, &vs, NULL, &log) == 0 &&
+	   append_n(log, 200, 50) == 0 && auditlog_close(log, NULL) == 0,
+	   "a second segment of 50");
+	for (uint64_t seg = 1; seg <= 2; seg++) {
+		int m = read_frames(dfd, seg, &data, &len, off, 300);
+
+		for (int i = 0; i < m && n < 400; i++) {
+			if (auditrec_frame_parse(data + off[i], len - off[i],
+						 &f) != 0)
+				continue;
+			memcpy(seen[n++], f.nonce, SEAL_NONCE_BYTES);
+		}
+		if (m >= 0)
+			free(data);
+	}
+	is_int(n, 70 + 70 + 1 + 50 + 1, "every frame read");
+	for (int i = 0; i < n; i++) {
+		if (memcmp(seen[i], zero, sizeof(zero)) == 0)
+			zeros++;
+		for (int j = i + 1; j < n; j++)
+			if (memcmp(seen[i], seen[j], SEAL_NONCE_BYTES) == 0)
+				dup++;
+	}
+	is_int(dup, 0, "no nonce used twice");
+	is_int(zeros, 0, "no zero nonce");
+	close(dfd);
+}
+
 /* Re-create frame's ciphertext and tag from plain under chain key k. */
 static int recreates(const uint8_t k[AUDITREC_KEY_BYTES],
 		     const struct auditrec_frame *f, const uint8_t *plain)
@@ -745,6 +799,7 @@ int main(void)
 	test_crash();
 	test_threads_and_rotation();
 	test_fail_closed();
+	test_nonces();
 	test_forward_security();
 	test_predecessor_choice();
 	test_archive();

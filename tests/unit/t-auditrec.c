@@ -255,6 +255,56 @@ static void test_frames(void)
 	   "K_i+1 cannot open record i");
 }
 
+/* auditrec_frame_seal_nonce(): the caller's nonce, nothing else changes. */
+static void test_frame_nonce(void)
+{
+	static uint8_t fr[AUDITREC_FRAME_MAX], fr2[AUDITREC_FRAME_MAX];
+	static uint8_t fr3[AUDITREC_FRAME_MAX];
+	static uint8_t plain[AUDITREC_PLAIN_MAX];
+	static char sb[AUDITREC_STRBUF_BYTES];
+	uint8_t k[AUDITREC_KEY_BYTES], prev[AUDITREC_CHAIN_BYTES];
+	uint8_t n1[SEAL_NONCE_BYTES], n2[SEAL_NONCE_BYTES];
+	uint8_t chain[AUDITREC_CHAIN_BYTES], chain2[AUDITREC_CHAIN_BYTES];
+	struct auditrec_frame f;
+	struct audit_record r, d;
+	size_t len, len2, len3;
+
+	seal_random(k, sizeof(k));
+	seal_random(prev, sizeof(prev));
+	seal_random(n1, sizeof(n1));
+	memcpy(n2, n1, sizeof(n2));
+	n2[SEAL_NONCE_BYTES - 1] ^= 0x80;
+	sample(&r);
+	ok(auditrec_frame_seal_nonce(k, 9, prev, &r, n1, fr, &len, chain) == 0,
+	   "seal with a given nonce");
+	ok(auditrec_frame_parse(fr, len, &f) == 0 &&
+	   memcmp(f.nonce, n1, sizeof(n1)) == 0, "the frame carries that nonce");
+	ok(auditrec_frame_open(k, &f, plain) == 0 &&
+	   auditrec_decode(plain, f.ct_len - SEAL_TAG_BYTES, &d, sb,
+			   sizeof(sb)) == 0 && rec_eq(&r, &d),
+	   "opens and decodes like any frame");
+	ok(auditrec_frame_seal_nonce(k, 9, prev, &r, n1, fr2, &len2,
+				     chain2) == 0 && len2 == len &&
+	   memcmp(fr, fr2, len) == 0 && memcmp(chain, chain2, 32) == 0,
+	   "same inputs, same nonce: the same frame");
+	ok(auditrec_frame_seal_nonce(k, 9, prev, &r, n2, fr3, &len3,
+				     chain2) == 0 && len3 == len &&
+	   memcmp(fr + AUDITREC_FRAME_HEAD_BYTES, fr3 + AUDITREC_FRAME_HEAD_BYTES,
+		  len - AUDITREC_FRAME_HEAD_BYTES - 4) != 0,
+	   "another nonce: another ciphertext");
+	/* The nonce is authenticated through the AEAD. */
+	memcpy(fr2, fr, len);
+	fr2[AUDITREC_AD_BYTES] ^= 1;
+	ok(auditrec_frame_parse(fr2, len, &f) == 0 &&
+	   auditrec_frame_open(k, &f, plain) == -EBADMSG,
+	   "a changed nonce does not open");
+	ok(auditrec_frame_seal(k, 9, prev, &r, fr2, &len2, chain2) == 0 &&
+	   auditrec_frame_parse(fr2, len2, &f) == 0 &&
+	   memcmp(f.nonce, n1, sizeof(n1)) != 0 &&
+	   auditrec_frame_open(k, &f, plain) == 0,
+	   "auditrec_frame_seal() draws its own");
+}
+
 static void test_header(void)
 {
 	uint8_t pk[AUDITREC_PK_BYTES], sk[AUDITREC_SK_BYTES];
@@ -368,6 +418,7 @@ int main(void)
 	test_names();
 	test_encode();
 	test_frames();
+	test_frame_nonce();
 	test_header();
 	test_json();
 	return done_testing();
