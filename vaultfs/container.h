@@ -147,7 +147,9 @@ int container_header_open(const uint8_t in[CONTAINER_HDR_SLOT_BYTES],
  * container_slot_bytes(chunk_size), not zeroed by the caller):
  * compress data (len <= chunk size) at level when it pays, seal with a
  * fresh nonce.  *frame_len is the number of bytes to write (a multiple of
- * CONTAINER_FRAME_ALIGN, <= slot_bytes); the rest of the slot is not
+ * CONTAINER_FRAME_ALIGN, <= slot_bytes).  Compression may leave bytes past
+ * *frame_len, but nothing past len rounded up to CONTAINER_FRAME_ALIGN
+ * plus one CONTAINER_FRAME_ALIGN (the frame of the data uncompressed) is
  * touched.
  */
 int container_frame_seal(const uint8_t dek[SEAL_KEY_BYTES],

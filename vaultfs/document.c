@@ -579,6 +579,17 @@ static int write_sealed(struct doc *d, uint64_t index, const uint8_t *frame,
 	return 0;
 }
 
+/* scratch high-water mark after sealing len bytes into it (container.h) */
+static size_t seal_hi(const struct doc *d, size_t hi, size_t len)
+{
+	size_t end = ((len + CONTAINER_FRAME_ALIGN - 1) &
+		      ~(size_t)(CONTAINER_FRAME_ALIGN - 1)) + CONTAINER_FRAME_ALIGN;
+
+	if (end > d->slot_bytes)
+		end = d->slot_bytes;
+	return end > hi ? end : hi;
+}
+
 static int write_version(struct doc *d, uint64_t index, const void *data,
 			 size_t len, struct chunk_state *st)
 {
@@ -588,7 +599,7 @@ static int write_version(struct doc *d, uint64_t index, const void *data,
 	r = target_slot(d, index, st, &s);
 	if (r < 0)
 		return r;
-	d->s_hi = d->slot_bytes;	/* sealing may use all of it */
+	d->s_hi = seal_hi(d, d->s_hi, len);
 	r = container_frame_seal(d->dek, d->hdr.doc_id, index, st->gen + 1,
 				 d->level, data, len, d->scratch,
 				 d->slot_bytes, &flen);
@@ -1644,7 +1655,7 @@ int doc_reencrypt(struct doc *d, void (*progress)(uint64_t bytes, void *arg),
 		/* the slot not holding the version that authenticated */
 		s = st.cur == 0 ? 1 : 0;
 		off = slot_off(d, i, s);
-		d->s_hi = d->slot_bytes;
+		d->s_hi = seal_hi(d, d->s_hi, len);
 		r = container_frame_seal(dek, id, i, st.gen + 1, d->level,
 					 d->c_buf, len, d->scratch,
 					 d->slot_bytes, &flen);
