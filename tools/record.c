@@ -13,14 +13,36 @@
 #include "vaultctl.h"
 #include "../keys/keystore.h"
 #include "../vaultfs/access.h"
+#include "../vaultfs/auditfwd.h"
 #include "../vaultfs/auditlog.h"
 #include "../vaultfs/backing.h"
+
+/* Send what the copy hook queued (no sender thread: now) and say so if
+ * some of it could not go. */
+static void forward_done(struct auditfwd *fwd)
+{
+	uint64_t unsent, sent, dropped;
+
+	if (fwd == NULL)
+		return;
+	unsent = auditfwd_flush(fwd, 0);
+	auditfwd_counts(fwd, &sent, &dropped);
+	if (unsent > 0 || dropped > 0)
+		vaultctl_warning("%llu of %llu access-log frames could not be "
+				 "sent to syslog socket '%s' (is the syslog "
+				 "daemon running?); they are in the local log",
+				 (unsigned long long)(unsent + dropped),
+				 (unsigned long long)(unsent + dropped + sent),
+				 vaultctl_audit_syslog);
+	auditfwd_free(fwd);
+}
 
 int vaultctl_record(const char *vault, const struct vault_settings *s,
 		    int event, const char *detail)
 {
 	char host[256] = "", where[PATH_MAX], text[PATH_MAX + 1024];
 	struct auditlog *log = NULL;
+	struct auditfwd *fwd = NULL;
 	int fd, r;
 
 	fd = open(vault, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -35,8 +57,15 @@ int vaultctl_record(const char *vault, const struct vault_settings *s,
 		r = -errno;
 		goto fail;
 	}
+	if (vaultctl_audit_syslog != NULL &&
+	    auditfwd_open(vaultctl_audit_syslog, s->vault_id, &fwd) < 0)
+		vaultctl_warning("cannot forward to syslog socket '%s': out of "
+				 "memory; recording locally only",
+				 vaultctl_audit_syslog);
 	r = auditlog_open(fd, s, &(struct auditlog_options){
-				.kind = AUDIT_SEG_COMMAND }, &log);
+				.kind = AUDIT_SEG_COMMAND,
+				.copy = fwd != NULL ? auditfwd_copy : NULL,
+				.copy_arg = fwd }, &log);
 	close(fd);
 	if (r < 0)
 		goto fail;
@@ -51,8 +80,10 @@ int vaultctl_record(const char *vault, const struct vault_settings *s,
 		.detail = text });
 	if (r < 0)
 		goto fail;
+	forward_done(fwd);
 	return 0;
 fail:
+	forward_done(fwd);
 	vaultctl_error("cannot append to the access log of vault '%s': %s",
 		       vault, r == -EBUSY ? "it is being written (mounted?)" :
 		       strerror(-r));

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "../vaultfs/harden.h"
 #include "../vaultfs/log.h"
+#include "../vaultfs/mountopts.h"
 #include "../vaultfs/passphrase.h"
 #include "../vaultfs/seal.h"
 
@@ -181,11 +183,17 @@ int vaultctl_passphrase(const char *passfile, const char *passfile_option,
 
 static void usage(FILE *f)
 {
-	fputs("usage: vaultctl COMMAND [ARGS...]\n"
+	fputs("usage: vaultctl [--audit-syslog[=SOCKET]] COMMAND [ARGS...]\n"
 	      "       vaultctl COMMAND --help\n"
 	      "       vaultctl --help\n"
 	      "\n"
 	      "Manage vaultfs vaults: encrypted, audited document stores.\n"
+	      "\n"
+	      "  --audit-syslog[=SOCKET]  also send the access-log segment that a\n"
+	      "                           command writes (init, passwd, rotate,\n"
+	      "                           fsck, audit rekey) to the syslog socket\n"
+	      "                           (default /dev/log), as vaultfs -o\n"
+	      "                           audit_syslog does\n"
 	      "\n"
 	      "Commands:\n", f);
 	for (size_t i = 0; i < NCOMMANDS; i++)
@@ -197,6 +205,28 @@ static void usage(FILE *f)
 	      "\n"
 	      "Exit status: 0 success, 1 failure, 2 usage error, 3 wrong "
 	      "passphrase\n(fsck: see 'vaultctl fsck --help').\n", f);
+}
+
+const char *vaultctl_audit_syslog;
+
+/* "audit-syslog[=SOCKET]": checked as vaultfs checks -o audit_syslog. */
+static int parse_syslog(const char *arg)
+{
+	static struct mount_opts o;
+	char opt[PATH_MAX + 32];
+	const char *bad = NULL;
+
+	mountopts_init(&o);
+	snprintf(opt, sizeof(opt), "audit_syslog%s",
+		 arg + strlen("audit-syslog"));
+	if (strchr(opt, ',') != NULL || mountopts_parse(&o, opt, &bad) < 0 ||
+	    o.audit_syslog == NULL) {
+		vaultctl_error("invalid --%s: the socket must be an absolute "
+			       "path of at most 107 bytes", arg);
+		return VAULTCTL_EXIT_USAGE;
+	}
+	vaultctl_audit_syslog = o.audit_syslog;	/* kept until exit */
+	return VAULTCTL_EXIT_OK;
 }
 
 static const struct command *find(const char *name)
@@ -248,6 +278,18 @@ int main(int argc, char **argv)
 			return VAULTCTL_EXIT_USAGE;
 		}
 		return cmd->fn(2, hargv);
+	}
+	if (strcmp(argv[1], "--audit-syslog") == 0 ||
+	    strncmp(argv[1], "--audit-syslog=", 15) == 0) {
+		r = parse_syslog(argv[1] + 2);
+		if (r != VAULTCTL_EXIT_OK)
+			return r;
+		argc--;
+		argv++;
+		if (argc < 2) {
+			usage(stderr);
+			return VAULTCTL_EXIT_USAGE;
+		}
 	}
 	if (argv[1][0] == '-') {
 		vaultctl_error("unknown option '%s'\ntry 'vaultctl --help'",

@@ -113,4 +113,10 @@ int vaultctl_record(const char *vault, const struct vault_settings *s,
 		    int event, const char *detail)
 	__attribute__((nonnull(1, 2), warn_unused_result));
 
+/*
+ * The syslog socket that vaultctl_record() also sends its segment to
+ * (vaultctl --audit-syslog[=SOCKET]), or NULL.
+ */
+extern const char *vaultctl_audit_syslog;
+
 #endif

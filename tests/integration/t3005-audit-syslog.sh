@@ -278,6 +278,24 @@ stop_sink
 like "$(unmount_detail)" "*audit_syslog: forwarded [0-9]*, dropped [0-9]*, unsent [1-9]*" \
 	"  what could not be sent is counted in the unmount record"
 
+# --- vaultctl commands forward their own segments ------------------------------------------------
+rm -f "$LOG"
+start_sink || abort "logsink did not start"
+run "$VAULTCTL" --audit-syslog="$SOCK" fsck "$VAULT" --passfile "$PASSFILE"
+is "$RC" 0 "vaultctl --audit-syslog=SOCKET fsck: exit 0"
+stop_sink
+show --json --syslog "$LOG" --event fsck
+is "$RC" 0 "  show --syslog reads the forwarded copy"
+is "$(grep -c '"event":"fsck"' "$T/out")" 2 "  both fsck records (start, result) reached syslog"
+verify --syslog "$LOG"
+is "$RC" 0 "  verify --syslog: the command segments match the local log"
+run "$VAULTCTL" --audit-syslog="$T/absent.sock" fsck "$VAULT" --passfile "$PASSFILE"
+is "$RC" 0 "vaultctl with a socket that does not exist: the command still works"
+like "$ERR" "*could not be sent to syslog socket*absent.sock*" "  and warns"
+run "$VAULTCTL" --audit-syslog=relative.sock fsck "$VAULT" --passfile "$PASSFILE"
+is "$RC" 2 "vaultctl --audit-syslog=relative path: usage error"
+like "$ERR" "*--audit-syslog=relative.sock*absolute*" "  names the option"
+
 # --- option errors ----------------------------------------------------------------------------
 run "$VAULTFS" "$VAULT" "$MNT" --passfile "$PASSFILE" -o audit_syslog=relative.sock
 is "$RC" 2 "audit_syslog=relative path: usage error"
