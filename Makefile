@@ -6,6 +6,7 @@
 #   make check-asan      the same under AddressSanitizer + UBSan
 #   make demo            create, mount and show a demo vault
 #   make bench           benchmarks against native, passthrough, gocryptfs
+#   make bench-audit     the access log's cost on small files (A/B)
 #   make fuzz            libFuzzer binaries (clang) in build/fuzz/
 #   make install         PREFIX, DESTDIR, BINDIR, MANDIR honoured
 
@@ -137,6 +138,17 @@ bench: deps
 	  VAULTFS_NOAUDIT_BIN=$${VAULTFS_NOAUDIT_BIN:-$(abspath $(BENCH_NOAUDIT_O)/bin)} \
 	  sh tests/bench/bench.sh
 
+# The log's cost on the small-file rows alone, as an interleaved A/B of
+# the same two builds (tests/bench/audit-ab.sh): steadier than audit%.
+bench-audit: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all O=$(BENCH_NOAUDIT_O) \
+	  OUT_BIN=$(BENCH_NOAUDIT_O)/bin \
+	  CPPFLAGS="$(CPPFLAGS) -DVAULTFS_BENCH_NO_AUDIT"
+	@VAULTFS_BIN=$${VAULTFS_BIN:-$(abspath $(OUT_BIN))} \
+	  VAULTFS_NOAUDIT_BIN=$${VAULTFS_NOAUDIT_BIN:-$(abspath $(BENCH_NOAUDIT_O)/bin)} \
+	  sh tests/bench/audit-ab.sh
+
 FUZZ_CC ?= clang
 fuzz:
 	@mkdir -p build/fuzz
@@ -204,7 +216,7 @@ lint:
 clean:
 	rm -rf build bin
 
-.PHONY: all check check-asan demo bench fuzz torture install uninstall lint clean deps test-progs
+.PHONY: all check check-asan demo bench bench-audit fuzz torture install uninstall lint clean deps test-progs
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
