@@ -12,9 +12,9 @@
  * close each time, and with TRUNCATE=1 a truncate(2) by path to the same
  * size now and then) and publishes, after close returns, the version now
  * in place.  READERS readers pread random pages (some through a
- * descriptor kept open, some through a fresh open) and check each page:
- * right page number, one version throughout, and not older than the
- * version published before the read began.  Exit 0 with a summary line
+ * descriptor kept open, some through a fresh open) and check each word
+ * of each page: right page number, and a version not older than the one
+ * published before the read began.  Exit 0 with a summary line
  * when no read failed a check, 1 otherwise (the first failures printed),
  * 2 on a usage or setup error.
  *
@@ -105,25 +105,29 @@ static void writer(int truncate_too)
 	exit(0);
 }
 
+/*
+ * Every word of the page must name the page and a version no older than
+ * floor.  Words of two versions in one page are allowed: Linux does not
+ * make a buffered read atomic against a write in progress (seen without
+ * any page cache fill too).
+ */
 static int check(const uint8_t *p, uint64_t page, uint64_t floor, int id)
 {
-	uint64_t w, v;
+	for (size_t i = 0; i < PAGE; i += 8) {
+		uint64_t w, v;
 
-	memcpy(&w, p, 8);
-	v = w & ((1ULL << 40) - 1);
-	for (size_t i = 8; i < PAGE; i += 8)
-		if (memcmp(p + i, &w, 8) != 0)
-			goto bad;
-	if (w >> 40 != page || v < floor)
-		goto bad;
+		memcpy(&w, p + i, 8);
+		v = w & ((UINT64_C(1) << 40) - 1);
+		if (w >> 40 == page && v >= floor)
+			continue;
+		if (sh->bad[id] < 5)
+			printf("reader %d: page %" PRIu64 ", byte %zu: says "
+			       "page %" PRIu64 " version %" PRIu64 ", expected "
+			       "version >= %" PRIu64 "\n", id, page, i,
+			       w >> 40, v, floor);
+		return -1;
+	}
 	return 0;
-bad:
-	if (sh->bad[id] < 5)
-		printf("reader %d: page %" PRIu64 ": word 0 says page %" PRIu64
-		       " version %" PRIu64 ", expected version >= %" PRIu64
-		       "%s\n", id, page, w >> 40, v, floor,
-		       w >> 40 == page && v >= floor ? " (mixed words)" : "");
-	return -1;
 }
 
 static void reader(int id)
