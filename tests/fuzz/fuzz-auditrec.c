@@ -9,10 +9,14 @@
  *      fixed auditor key pair
  *   3  a whole log: u32 (LE) length of segment 1, segment 1, segment 2;
  *      written to a private temporary directory and verified with the
- *      fixed key pair.  Seeds are real logs made with that key pair, so
+ *      fixed key pair, then with the second one alone and with both
+ *      (auditverify_run_keys(): segments sealed to a key not given are
+ *      walked by their chain only).  Seeds are real logs made with those
+ *      key pairs (one with segment 1 sealed to the second pair and
+ *      segment 2 to the first, as after vaultctl audit rekey), so
  *      mutations reach the record walk.
- * The fixed auditor key pair is crypto_box_seed_keypair(seed = 32 x 0x5a);
- * the vault id is 16 x 0x11 (tests only).
+ * The fixed auditor key pairs are crypto_box_seed_keypair(seed = 32 x
+ * 0x5a) and (32 x 0x5b); the vault id is 16 x 0x11 (tests only).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +33,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t pk[AUDITREC_PK_BYTES], sk[AUDITREC_SK_BYTES];
+static uint8_t pk2[AUDITREC_PK_BYTES], sk2[AUDITREC_SK_BYTES];
 static uint8_t key[AUDITREC_KEY_BYTES];
 static char dir[] = "/tmp/fuzz-auditrec.XXXXXX";
 static int dir_fd = -1;
@@ -55,6 +60,8 @@ static int setup(void)
 		abort();
 	memset(seed, 0x5a, sizeof(seed));
 	crypto_box_seed_keypair(pk, sk, seed);
+	memset(seed, 0x5b, sizeof(seed));
+	crypto_box_seed_keypair(pk2, sk2, seed);
 	memset(key, 0x42, sizeof(key));
 	if (mkdtemp(dir) == NULL)
 		return -1;
@@ -101,6 +108,7 @@ static int on_finding(void *arg, const struct audit_problem *p)
 static void fuzz_log(const uint8_t *d, size_t n)
 {
 	static const struct auditverify_callbacks cb = { on_record, on_finding };
+	struct auditverify_key keys[2] = { { sk2, pk2, 0 }, { sk, pk, 0 } };
 	struct auditverify_summary sum;
 	uint8_t vid[AUDITREC_VAULT_ID_BYTES];
 	size_t len1, acc = 0;
@@ -121,6 +129,8 @@ static void fuzz_log(const uint8_t *d, size_t n)
 	memset(vid, 0x11, sizeof(vid));
 	(void)!auditverify_run(dir_fd, sk, pk, vid, &cb, &acc, &sum);
 	(void)!auditverify_run(dir_fd, sk, pk, NULL, NULL, NULL, &sum);
+	(void)!auditverify_run_keys(dir_fd, keys, 1, vid, &cb, &acc, &sum);
+	(void)!auditverify_run_keys(dir_fd, keys, 2, vid, &cb, &acc, &sum);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
