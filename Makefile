@@ -129,25 +129,21 @@ demo: deps
 # (-DVAULTFS_BENCH_NO_AUDIT, in its own tree, never installed) to show
 # what the log costs.
 BENCH_NOAUDIT_O = $(O)/bench-noaudit
-bench: deps
+BENCH_ENV = VAULTFS_BIN=$${VAULTFS_BIN:-$(abspath $(OUT_BIN))} \
+  VAULTFS_NOAUDIT_BIN=$${VAULTFS_NOAUDIT_BIN:-$(abspath $(BENCH_NOAUDIT_O)/bin)}
+bench-builds: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory all O=$(BENCH_NOAUDIT_O) \
 	  OUT_BIN=$(BENCH_NOAUDIT_O)/bin \
 	  CPPFLAGS="$(CPPFLAGS) -DVAULTFS_BENCH_NO_AUDIT"
-	@VAULTFS_BIN=$${VAULTFS_BIN:-$(abspath $(OUT_BIN))} \
-	  VAULTFS_NOAUDIT_BIN=$${VAULTFS_NOAUDIT_BIN:-$(abspath $(BENCH_NOAUDIT_O)/bin)} \
-	  sh tests/bench/bench.sh
+
+bench: bench-builds
+	@$(BENCH_ENV) sh tests/bench/bench.sh
 
 # The log's cost on the small-file rows alone, as an interleaved A/B of
 # the same two builds (tests/bench/audit-ab.sh): steadier than audit%.
-bench-audit: deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory all O=$(BENCH_NOAUDIT_O) \
-	  OUT_BIN=$(BENCH_NOAUDIT_O)/bin \
-	  CPPFLAGS="$(CPPFLAGS) -DVAULTFS_BENCH_NO_AUDIT"
-	@VAULTFS_BIN=$${VAULTFS_BIN:-$(abspath $(OUT_BIN))} \
-	  VAULTFS_NOAUDIT_BIN=$${VAULTFS_NOAUDIT_BIN:-$(abspath $(BENCH_NOAUDIT_O)/bin)} \
-	  sh tests/bench/audit-ab.sh
+bench-audit: bench-builds
+	@$(BENCH_ENV) sh tests/bench/audit-ab.sh
 
 FUZZ_CC ?= clang
 fuzz:
@@ -216,7 +212,7 @@ lint:
 clean:
 	rm -rf build bin
 
-.PHONY: all check check-asan demo bench bench-audit fuzz torture install uninstall lint clean deps test-progs
+.PHONY: all check check-asan demo bench bench-builds bench-audit fuzz torture install uninstall lint clean deps test-progs
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
