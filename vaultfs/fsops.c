@@ -2641,7 +2641,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	struct inode *in = h->inode;
 	char *buf = malloc(size ? size : 1);
-	struct fill fl = { .gen = fill_gen_of(fs, in) };
+	/* a read of a whole chunk or more leaves nothing to fill */
+	struct fill fl = { .gen = size < keystore_settings(fs->ks)->chunk_size ?
+				  fill_gen_of(fs, in) : UINT64_MAX };
 	uint64_t loads;
 	size_t got = 0;
 	int r;
