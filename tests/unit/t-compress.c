@@ -23,19 +23,28 @@ static int all_zero(const uint8_t *p, size_t n)
 	return 1;
 }
 
+/*
+ * Words in an order from a fixed-seed generator: with random ones, the
+ * first 100 bytes now and then did not compress and "short text" failed
+ * (once in a CI run of session 3).
+ */
 static void fill_text(void)
 {
 	static const char *words[] = {
 		"vault", "document", "encrypted", "at", "rest", "the", "key",
 		"chunk", "audit", "log", "record", "of", "a", "rotation",
 	};
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
 	size_t i = 0, w = 0;
 	uint32_t r;
 
 	while (i < BIG) {
 		size_t n;
 
-		seal_random(&r, sizeof(r));
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		r = (uint32_t)((x * 2685821657736338717ULL) >> 32);
 		w = r % (sizeof(words) / sizeof(words[0]));
 		n = strlen(words[w]);
 		if (n + 1 > BIG - i)
