@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "../../keys/auditkey.h"
+#include "../../vaultfs/le.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,17 +48,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[] = "/tmp/fuzz-auditkey.XXXXXX";
 static char path[sizeof(dir) + 16];
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 static void cleanup(void)
 {
@@ -88,13 +78,13 @@ static int expect(const uint8_t *d, size_t n)
 
 	if (n < 12 || memcmp(d, "VAULTFSA", 8) != 0)
 		return -EBADMSG;
-	if (get32(d + OFF_FORMAT) > 1)
+	if (le_get32(d + OFF_FORMAT) > 1)
 		return -EPROTONOSUPPORT;
-	if (get32(d + OFF_FORMAT) != 1 || n != FILE_BYTES ||
-	    get32(d + OFF_ALG) != 2)
+	if (le_get32(d + OFF_FORMAT) != 1 || n != FILE_BYTES ||
+	    le_get32(d + OFF_ALG) != 2)
 		return -EBADMSG;
-	ops = get64(d + OFF_OPS);
-	mem = get64(d + OFF_MEM);
+	ops = le_get64(d + OFF_OPS);
+	mem = le_get64(d + OFF_MEM);
 	if (ops < 1 || ops > 64 || mem < 8192 || mem > (4ULL << 30))
 		return -EBADMSG;
 	return 0;
@@ -209,8 +199,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	if (info.opslimit != get64(data + OFF_OPS) ||
-	    info.memlimit != get64(data + OFF_MEM) ||
+	if (info.opslimit != le_get64(data + OFF_OPS) ||
+	    info.memlimit != le_get64(data + OFF_MEM) ||
 	    memcmp(info.salt, data + OFF_SALT, AUDITKEY_SALT_BYTES) != 0 ||
 	    memcmp(info.pk, data + OFF_PK, AUDITKEY_PK_BYTES) != 0)
 		abort();
