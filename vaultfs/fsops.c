@@ -1427,7 +1427,7 @@ static uint64_t fill_gen_of(struct fsops *fs, struct inode *in)
 {
 	uint64_t g = UINT64_MAX;
 
-	if (!fs->fill)
+	if (!__atomic_load_n(&fs->fill, __ATOMIC_RELAXED))
 		return g;
 	pthread_rwlock_rdlock(&fs->fill_lock);
 	if (in->writers == 0)
@@ -1464,7 +1464,8 @@ static void fill_store(struct fsops *fs, fuse_ino_t ino, const uint8_t *p,
 	bv.buf[0].mem = (void *)p;
 	r = fuse_lowlevel_notify_store(fs->se, ino, (off_t)off, &bv, 0);
 	if (r == -ENOSYS)
-		fs->fill = false;	/* the kernel cannot */
+		/* the kernel cannot; any thread may see it first */
+		__atomic_store_n(&fs->fill, false, __ATOMIC_RELAXED);
 }
 
 /* After the reply to a read of got bytes at off: fill around them. */
