@@ -16,6 +16,8 @@
  * spends 20 % less CPU writing it (456 against 567 ms for 128 MiB) and a
  * little less reading it.  Negative (fast) levels cost more space than
  * they save time: -1 stores 36 % for 3 % fewer instructions than level 1.
+ * Level 1 runs with a smaller match table than zstd's (compress.c): 33 %
+ * stored, for 4-8 % faster writing of that corpus.
  */
 #define COMPRESS_LEVEL_DEFAULT 1
 #define COMPRESS_LEVEL_MAX 19
