@@ -726,6 +726,177 @@ static int write_batch(struct doc *d, uint64_t first, size_t m,
 	return r;
 }
 
+/* ---- whole chunks sealed outside the document's lock ---- */
+
+/*
+ * The kernel's writeback sends a large file as several 1 MiB writes at
+ * once, and the caller's lock made them wait for each other: sealing ran
+ * in pieces of BATCH_MAX chunks handed between threads, with the disk
+ * writes of each batch in between (a 128 MiB text write kept the daemon
+ * at about 1.4 of 2 CPUs).  Here each write seals its own chunks without
+ * the lock, while the lock is held only to note the chunks' state before
+ * and to check it and write the frames after.  The check compares both
+ * slots' clear headers: a new version always brings a fresh nonce.
+ */
+#define PREP_MAX 64			/* chunks of one prepared write */
+#define PREP_BYTES_MAX (1u << 20)	/* and its bytes (FUSE's max_write) */
+
+static int grow(struct doc *d, uint64_t size);
+
+struct doc_prep {
+	uint64_t first;
+	size_t m;
+	uint8_t *out;			/* m frames, slot_bytes apart */
+	size_t out_size;
+	struct chunk_state st[PREP_MAX];
+	uint8_t fh[PREP_MAX][2][CONTAINER_FRAME_HDR_BYTES];
+	size_t flen[PREP_MAX];
+	int r[PREP_MAX];
+};
+
+int doc_prep_begin(struct doc *d, uint64_t off, size_t len,
+		   struct doc_prep **out)
+{
+	struct doc_prep *p;
+	uint64_t g[2];
+	int pr[2], r = 0;
+
+	*out = NULL;
+	if (!d->writable || len == 0 || off % d->cs != 0 || len % d->cs != 0 ||
+	    len / d->cs > PREP_MAX || len > PREP_BYTES_MAX ||
+	    off > DOC_MAX_SIZE || len > DOC_MAX_SIZE - off)
+		return -EAGAIN;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->first = off / d->cs;
+	p->m = len / d->cs;
+	if (d->c_valid && d->c_index >= p->first &&
+	    d->c_index < p->first + p->m)
+		r = -EAGAIN;	/* the cached chunk has its own newer state */
+	for (size_t k = 0; k < p->m && r == 0; k++) {
+		if (container_is_hole(&d->hdr, p->first + k))
+			r = fill_hole(d, p->first + k);
+		if (r == 0)
+			r = read_frame_headers(d, p->first + k, p->fh[k], pr,
+					       g, &p->st[k]);
+	}
+	if (r == 0) {
+		p->out_size = p->m * d->slot_bytes;
+		p->out = batch_buf_get(p->out_size);
+		if (!p->out)
+			r = -ENOMEM;
+	}
+	if (r < 0) {
+		doc_prep_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+struct prep_job {
+	const struct doc *d;
+	struct doc_prep *p;
+	const uint8_t *data;
+};
+
+static void prep_seal(void *arg, size_t k)
+{
+	struct prep_job *a = arg;
+	const struct doc *d = a->d;
+	struct doc_prep *p = a->p;
+
+	p->r[k] = container_frame_seal(d->dek, d->hdr.doc_id, p->first + k,
+				       p->st[k].gen + 1, d->level,
+				       a->data + k * d->cs, d->cs,
+				       p->out + k * d->slot_bytes,
+				       d->slot_bytes, &p->flen[k]);
+}
+
+void doc_prep_seal(const struct doc *d, struct doc_prep *p, const void *data)
+{
+	struct prep_job a = { d, p, data };
+
+	workers_run(p->m, prep_seal, &a);
+}
+
+/* Is every chunk of p still as doc_prep_begin() saw it? */
+static int prep_current(struct doc *d, const struct doc_prep *p)
+{
+	uint8_t fh[2][CONTAINER_FRAME_HDR_BYTES];
+	struct chunk_state st;
+	uint64_t g[2];
+	int pr[2], r;
+
+	if (d->c_valid && d->c_index >= p->first &&
+	    d->c_index < p->first + p->m)
+		return 0;
+	for (size_t k = 0; k < p->m; k++) {
+		if (container_is_hole(&d->hdr, p->first + k))
+			return 0;
+		r = read_frame_headers(d, p->first + k, fh, pr, g, &st);
+		if (r < 0)
+			return r;
+		if (memcmp(fh, p->fh[k], sizeof(fh)) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+int doc_prep_commit(struct doc *d, struct doc_prep *p, const void *data)
+{
+	uint64_t end = (p->first + p->m) * d->cs, flushes;
+	int slot[PREP_MAX], r;
+
+	if (!d->writable)
+		return -EBADF;
+	for (size_t k = 0; k < p->m; k++)
+		if (p->r[k] < 0)
+			return p->r[k];
+	/* Chunks strictly between the old end and these: holes. */
+	if (p->first > nchunks(d, d->hdr.size)) {
+		r = grow(d, p->first * d->cs);
+		if (r < 0)
+			return r;
+	}
+	r = prep_current(d, p);
+	if (r < 0)
+		return r;
+	if (r == 0)	/* changed meanwhile: do it all again, locked */
+		return doc_write(d, data, p->m * d->cs, p->first * d->cs);
+	/* as in write_batch(): every slot chosen before any is written */
+	r = punch_reserve(d, p->m);
+	if (r < 0)
+		return r;
+	do {
+		flushes = d->flushes;
+		for (size_t k = 0; k < p->m && r == 0; k++)
+			r = target_slot(d, p->first + k, &p->st[k], &slot[k]);
+		if (r < 0)
+			return r;
+	} while (flushes != d->flushes);
+	for (size_t k = 0; k < p->m && r == 0; k++)
+		r = write_sealed(d, p->first + k, p->out + k * d->slot_bytes,
+				 p->flen[k], &p->st[k], slot[k]);
+	if (r == 0 && end > d->hdr.size) {
+		d->hdr.size = end;
+		d->hdr_dirty = true;
+	}
+	return r;
+}
+
+void doc_prep_free(struct doc_prep *p)
+{
+	if (!p)
+		return;
+	if (p->out) {
+		sodium_memzero(p->out, p->out_size);
+		batch_buf_put(p->out, p->out_size);
+	}
+	free(p);
+}
+
 /* An explicit empty chunk, to replace a hole extent. */
 static int write_empty_chunk(struct doc *d, uint64_t index)
 {

@@ -89,6 +89,35 @@ int doc_read(struct doc *d, void *buf, size_t len, uint64_t off, size_t *got)
 int doc_write(struct doc *d, const void *buf, size_t len, uint64_t off)
 	__attribute__((nonnull, warn_unused_result));
 
+/*
+ * A write of whole chunks in three steps, so that the costly middle one
+ * runs without the caller's lock on d:
+ *   doc_prep_begin()   lock held: off and len must be multiples of the
+ *                      chunk size, len at most 64 chunks and 1 MiB, else
+ *                      -EAGAIN (use doc_write()); notes the chunks' state
+ *                      and takes a buffer of about len bytes (callers
+ *                      bound how many they prepare at once); -ENOMEM.
+ *   doc_prep_seal()    no lock needed: compresses and seals data (len
+ *                      bytes); reads only what stays fixed while d is open.
+ *   doc_prep_commit()  lock held: writes the sealed chunks if none changed
+ *                      since doc_prep_begin(), else writes data again with
+ *                      doc_write(); returns as doc_write().  When several
+ *                      writes are prepared at once, commit them in the
+ *                      order they began: the chunks of an earlier write
+ *                      would otherwise first become holes.
+ *   doc_prep_free()    wipes and frees (NULL is fine).
+ */
+struct doc_prep;
+
+int doc_prep_begin(struct doc *d, uint64_t off, size_t len,
+		   struct doc_prep **out)
+	__attribute__((nonnull, warn_unused_result));
+void doc_prep_seal(const struct doc *d, struct doc_prep *p, const void *data)
+	__attribute__((nonnull));
+int doc_prep_commit(struct doc *d, struct doc_prep *p, const void *data)
+	__attribute__((nonnull, warn_unused_result));
+void doc_prep_free(struct doc_prep *p);
+
 /* Set the logical size; growing leaves a hole that reads as zeros. */
 int doc_truncate(struct doc *d, uint64_t size)
 	__attribute__((nonnull, warn_unused_result));

@@ -70,6 +70,11 @@ struct inode {
 	 * count of content changes.  fs->fill_lock. */
 	uint32_t writers;
 	uint32_t fill_gen;
+
+	/* Writes sealed outside the lock (doc_prep_*) commit in the order
+	 * they began: tickets handed out, and committed.  Lock. */
+	uint64_t prep_next, prep_done;
+	pthread_cond_t prep_turn;
 };
 
 struct handle {
@@ -116,6 +121,7 @@ struct fsops {
 	 * held (a fill waits for pages whose reads take that lock). */
 	pthread_rwlock_t fill_lock;
 	sem_t fill_slots;		/* fills running at once, at most */
+	sem_t prep_slots;		/* writes sealed unlocked at once */
 	bool fill;
 	bool root_owns;
 	bool shared;
@@ -262,6 +268,7 @@ static struct inode *inode_get(struct fsops *fs, int fd, const struct stat *st,
 	in->nlookup = 1;
 	in->doc_fd = -1;
 	pthread_mutex_init(&in->lock, NULL);
+	pthread_cond_init(&in->prep_turn, NULL);
 	(void)set_link(in, parent, name);
 	if (in->type != S_IFDIR && in->name) {
 		close(fd);
@@ -289,6 +296,7 @@ static void inode_destroy(struct inode *in)
 	if (in->fd >= 0)
 		close(in->fd);
 	pthread_mutex_destroy(&in->lock);
+	pthread_cond_destroy(&in->prep_turn);
 	free(in->name);
 	free(in);
 }
@@ -1405,6 +1413,13 @@ static int may_setattr(fuse_req_t req, struct inode *in,
  * reads.
  */
 #define FILL_SLOTS 4
+
+/*
+ * Writes of whole chunks sealed without the inode's lock (op_write), at
+ * most this many at once: each holds a buffer of its size (up to 1 MiB
+ * and a little), and more than there are CPUs only wait for each other.
+ */
+#define PREP_SLOTS 3
 
 struct fill {
 	uint64_t gen;			/* UINT64_MAX: no fill */
@@ -2687,11 +2702,36 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct fsops *fs = fs_of(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	struct inode *in = h->inode;
+	struct doc_prep *p = NULL;
+	uint32_t cs = keystore_settings(fs->ks)->chunk_size;
+	/* whole chunks: the kernel's writeback of a large file */
+	bool whole = fs->writeback && size >= cs && off % cs == 0 &&
+		     size % cs == 0;
 	int r;
 
+	/* Wait here, not under the lock, when enough are being sealed. */
+	if (whole)
+		sem_wait(&fs->prep_slots);
 	pthread_mutex_lock(&in->lock);
 	if (!in->doc_writable) {
 		r = -EBADF;
+	} else if (whole &&
+		   doc_prep_begin(in->doc, (uint64_t)off, size, &p) == 0) {
+		/* Whole chunks (the kernel's writeback of a large file) are
+		 * sealed without the lock, several writes at once. */
+		struct doc *d = in->doc;	/* stays while h is open */
+		uint64_t t = in->prep_next++;
+
+		pthread_mutex_unlock(&in->lock);
+		doc_prep_seal(d, p, buf);
+		pthread_mutex_lock(&in->lock);
+		while (in->prep_done != t)
+			pthread_cond_wait(&in->prep_turn, &in->lock);
+		in->doc_changed = true;
+		r = doc_prep_commit(in->doc, p, buf);
+		in->size = doc_size(in->doc);
+		in->prep_done++;
+		pthread_cond_broadcast(&in->prep_turn);
 	} else {
 		/* Without the writeback cache the kernel leaves O_APPEND to us. */
 		if ((h->flags & O_APPEND) && !fs->writeback)
@@ -2709,6 +2749,9 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		}
 	}
 	pthread_mutex_unlock(&in->lock);
+	doc_prep_free(p);
+	if (whole)
+		sem_post(&fs->prep_slots);
 	if (r < 0) {
 		fuse_reply_err(req, kerr(r));
 		return;
@@ -2865,6 +2908,7 @@ struct fsops *fsops_new(const struct fsops_config *cfg)
 	pthread_rwlock_init(&fs->names_lock, NULL);
 	pthread_rwlock_init(&fs->fill_lock, NULL);
 	sem_init(&fs->fill_slots, 0, FILL_SLOTS);
+	sem_init(&fs->prep_slots, 0, PREP_SLOTS);
 	fs->root.fd = cfg->data_fd;
 	fs->root.dev = st.st_dev;
 	fs->root.ino = st.st_ino;
@@ -2872,6 +2916,7 @@ struct fsops *fsops_new(const struct fsops_config *cfg)
 	fs->root.nlookup = 2;
 	fs->root.doc_fd = -1;
 	pthread_mutex_init(&fs->root.lock, NULL);
+	pthread_cond_init(&fs->root.prep_turn, NULL);
 	fs->ks = cfg->ks;
 	fs->nk = cfg->nk;
 	fs->log = cfg->log;
@@ -2919,10 +2964,12 @@ void fsops_free(struct fsops *fs)
 	free(fs->buckets);
 	close(fs->root.fd);
 	pthread_mutex_destroy(&fs->root.lock);
+	pthread_cond_destroy(&fs->root.prep_turn);
 	pthread_mutex_destroy(&fs->table_lock);
 	pthread_mutex_destroy(&fs->handles_lock);
 	pthread_rwlock_destroy(&fs->names_lock);
 	pthread_rwlock_destroy(&fs->fill_lock);
 	sem_destroy(&fs->fill_slots);
+	sem_destroy(&fs->prep_slots);
 	free(fs);
 }

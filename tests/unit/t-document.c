@@ -1277,6 +1277,154 @@ static void test_reused_buffers(const struct keystore *ks)
 	free(buf);
 }
 
+/* One doc_prep_begin/seal/commit round; commit's result. */
+static int prep_write(struct doc *d, const uint8_t *data, size_t len,
+		      uint64_t off)
+{
+	struct doc_prep *p = NULL;
+	int r = doc_prep_begin(d, off, len, &p);
+
+	if (r < 0)
+		return r;
+	doc_prep_seal(d, p, data);
+	r = doc_prep_commit(d, p, data);
+	doc_prep_free(p);
+	return r;
+}
+
+/*
+ * Whole chunks sealed outside the lock (doc_prep_*): what qualifies, two
+ * writes prepared at once, and every way the chunks can change between
+ * begin and commit, after which the commit must write the data anew.
+ */
+static void test_prepared(const struct keystore *ks, uint32_t cs)
+{
+	int fd = new_file();
+	struct doc *d = create(fd, ks);
+	size_t len = 16 * (size_t)cs;
+	uint8_t *want = calloc(1, len), *x = malloc(len), *y = malloc(len);
+	struct doc_prep *p = NULL, *q = NULL;
+	size_t over = (1u << 20) / cs + 1;
+	bool gens = true;
+
+	fill_text(x, len, 3);
+	fill_rnd(y, len);
+	is_int(doc_prep_begin(d, 7, cs, &p), -EAGAIN,
+	       "prep %u: unaligned offset is EAGAIN", cs);
+	is_int(doc_prep_begin(d, 0, cs + 1, &p), -EAGAIN,
+	       "prep %u: part of a chunk is EAGAIN", cs);
+	if (over < 65)
+		over = 65;
+	is_int(doc_prep_begin(d, 0, over * cs, &p), -EAGAIN,
+	       "prep %u: more than 64 chunks or 1 MiB is EAGAIN", cs);
+	ok(p == NULL, "prep %u: nothing handed out on EAGAIN", cs);
+
+	/* two at once, committed in the order they began */
+	is_int(doc_prep_begin(d, 0, 4 * (size_t)cs, &p), 0,
+	       "prep %u: begin chunks 0-3", cs);
+	is_int(doc_prep_begin(d, 4ull * cs, 4 * (size_t)cs, &q), 0,
+	       "prep %u: begin chunks 4-7 meanwhile", cs);
+	if (p && q) {
+		doc_prep_seal(d, q, y + 4 * cs);
+		doc_prep_seal(d, p, x);
+		is_int(doc_prep_commit(d, p, x), 0, "prep %u: commit 0-3", cs);
+		is_int(doc_prep_commit(d, q, y + 4 * cs), 0,
+		       "prep %u: commit 4-7", cs);
+	}
+	doc_prep_free(p);
+	doc_prep_free(q);
+	p = q = NULL;
+	memcpy(want, x, 4 * (size_t)cs);
+	memcpy(want + 4 * cs, y + 4 * cs, 4 * (size_t)cs);
+	ok(content_is(d, want, 8ull * cs), "prep %u: both read back", cs);
+	for (uint64_t i = 0; i < 8; i++)
+		if (slot_gen(fd, cs, i, 1) != 1 && slot_gen(fd, cs, i, 0) != 1)
+			gens = false;
+	ok(gens, "prep %u: every chunk is generation 1 on disk", cs);
+
+	/* written on disk in between: the commit writes its data anew */
+	is_int(doc_prep_begin(d, 0, 2 * (size_t)cs, &p), 0,
+	       "prep %u: begin over chunks 0-1", cs);
+	/* twice, synced: the chunk's slots both change (a commit trusting
+	 * its old view would write an older generation than the disk's) */
+	for (int k = 0; k < 2; k++) {
+		is_int(doc_write(d, y + k, 100, (uint64_t)cs + 5), 0,
+		       "prep %u: write %d into chunk 1 meanwhile", cs, k);
+		is_int(doc_sync(d, true), 0,
+		       "prep %u: and it reaches the disk", cs);
+	}
+	{	/* another chunk into the cache: only the disk shows it */
+		uint8_t b[16];
+		size_t got;
+
+		is_int(read_at(d, b, sizeof(b), 7ull * cs + 1, &got), 0,
+		       "prep %u: read a little of chunk 7", cs);
+	}
+	if (p) {
+		doc_prep_seal(d, p, y);
+		is_int(doc_prep_commit(d, p, y), 0,
+		       "prep %u: commit after the change", cs);
+	}
+	doc_prep_free(p);
+	p = NULL;
+	memcpy(want, y, 2 * (size_t)cs);
+	ok(content_is(d, want, 8ull * cs),
+	   "prep %u: the later (prepared) write wins", cs);
+
+	/* the chunk cache holds a chunk of it, with unwritten changes */
+	is_int(doc_prep_begin(d, 2ull * cs, 2 * (size_t)cs, &p), 0,
+	       "prep %u: begin over chunks 2-3", cs);
+	is_int(doc_write(d, x, 10, 3ull * cs + 3), 0,
+	       "prep %u: a cached write into chunk 3 meanwhile", cs);
+	if (p) {
+		doc_prep_seal(d, p, x + 2 * cs);
+		is_int(doc_prep_commit(d, p, x + 2 * cs), 0,
+		       "prep %u: commit over the cached chunk", cs);
+	}
+	doc_prep_free(p);
+	p = NULL;
+	memcpy(want + 2 * cs, x + 2 * cs, 2 * (size_t)cs);
+	ok(content_is(d, want, 8ull * cs),
+	   "prep %u: cached chunk: the prepared write wins", cs);
+	is_int(doc_prep_begin(d, 3ull * cs, cs, &p), -EAGAIN,
+	       "prep %u: begin over a cached chunk is EAGAIN", cs);
+	doc_prep_free(p);
+	p = NULL;
+
+	/* truncated in between: the file grows again, with a hole */
+	is_int(doc_prep_begin(d, 5ull * cs, 2 * (size_t)cs, &p), 0,
+	       "prep %u: begin over chunks 5-6", cs);
+	is_int(doc_truncate(d, cs), 0, "prep %u: truncate to 1 chunk", cs);
+	if (p) {
+		doc_prep_seal(d, p, x + 5 * cs);
+		is_int(doc_prep_commit(d, p, x + 5 * cs), 0,
+		       "prep %u: commit after the truncation", cs);
+	}
+	doc_prep_free(p);
+	p = NULL;
+	memset(want + cs, 0, 4 * (size_t)cs);
+	memcpy(want + 5 * cs, x + 5 * cs, 2 * (size_t)cs);
+	ok(content_is(d, want, 7ull * cs),
+	   "prep %u: truncated part reads zeros, the write after it", cs);
+
+	/* far past the end: the gap becomes a hole */
+	is_int(prep_write(d, y, 2 * (size_t)cs, 12ull * cs), 0,
+	       "prep %u: past the end", cs);
+	memset(want + 7 * cs, 0, 5 * (size_t)cs);
+	memcpy(want + 12 * cs, y, 2 * (size_t)cs);
+	d = reopen(d, fd, ks);
+	if (d) {
+		ok(content_is(d, want, 14ull * cs),
+		   "prep %u: everything after reopen", cs);
+		is_int(doc_verify(d, NULL, NULL), 0, "prep %u: verifies", cs);
+		doc_close(d);
+	}
+	close(fd);
+	free(want);
+	free(x);
+	free(y);
+}
+
 int main(void)
 {
 	struct keystore *ks4, *ks64, *other;
@@ -1311,6 +1459,8 @@ int main(void)
 	test_readonly(ks4);
 	test_batches(ks4, 4096);
 	test_batches(ks64, 65536);
+	test_prepared(ks4, 4096);
+	test_prepared(ks64, 65536);
 	test_unsynced_rewrites(ks4);
 	test_many_punches(ks4);
 	test_read_batch(ks4);
