@@ -330,6 +330,14 @@ static void inode_forget(struct fsops *fs, struct inode *in, uint64_t n)
 	}
 }
 
+/* Keep in alive past the reply, after which the kernel may forget it. */
+static void inode_hold(struct fsops *fs, struct inode *in)
+{
+	pthread_mutex_lock(&fs->table_lock);
+	in->nlookup++;
+	pthread_mutex_unlock(&fs->table_lock);
+}
+
 /* The inode of backing file st, if known, is now parent/name. */
 static void inode_moved(struct fsops *fs, const struct stat *st,
 			struct inode *parent, const char *name)
@@ -2675,6 +2683,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	    doc_chunk_loads(in->doc) != loads)
 		fill_prepare(&fl, in->doc, (uint64_t)off, got);
 	pthread_mutex_unlock(&in->lock);
+	/* the fill runs after the reply: the inode must outlive it */
+	if (fl.data)
+		inode_hold(fs, in);
 	if (r < 0) {
 		if (r == -EBADMSG) {
 			char detail[64];
@@ -2693,7 +2704,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	sodium_memzero(buf, got);
 	free(buf);
-	fill_run(fs, in, ino, &fl, (uint64_t)off, got);
+	if (fl.data) {
+		fill_run(fs, in, ino, &fl, (uint64_t)off, got);
+		inode_forget(fs, in, 1);
+	}
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
