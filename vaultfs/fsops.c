@@ -1427,7 +1427,7 @@ static int may_setattr(fuse_req_t req, struct inode *in,
  * most this many at once: each holds a buffer of its size (up to 1 MiB
  * and a little), and more than there are CPUs only wait for each other.
  */
-#define PREP_SLOTS 3
+#define PREP_SLOTS 2
 
 struct fill {
 	uint64_t gen;			/* UINT64_MAX: no fill */
