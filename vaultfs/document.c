@@ -611,26 +611,38 @@ static int write_version(struct doc *d, uint64_t index, const void *data,
 /* ---- writing several whole chunks at once ---- */
 
 static int fill_hole(struct doc *d, uint64_t index);
+static int grow(struct doc *d, uint64_t size);
 
 /*
  * Compressing and sealing dominate large writes and each chunk is
- * independent: seal up to BATCH_MAX chunks on all CPUs (workers.h), then
+ * independent: seal the chunks of a write on all CPUs (workers.h), then
  * write them in order.  The frames go to a buffer from a small shared
  * cache, so a doc costs no more memory while idle.  (Writing each frame on
  * the thread that sealed it measured 8 % slower on a busy 2-CPU machine:
  * 1.25 against 1.15 s for bench-io seqwrite of 256 MiB.)
+ *
+ * The kernel's writeback sends a large file as several 1 MiB writes at
+ * once, and the caller's lock made them take turns, with the disk writes
+ * of each batch in between (a 128 MiB text write kept the daemon at about
+ * 1.4 of 2 CPUs).  So a write can also be sealed without the lock
+ * (doc_prep_*): the lock is held only to note the chunks' state before
+ * and to check it and write the frames after.  The check compares both
+ * slots' clear headers: a new version always brings a fresh nonce.
  */
-#define BATCH_MAX 8
+#define BATCH_MAX 8			/* chunks per write_batch() */
 #define BATCH_BUFS_KEPT 4
+#define PREP_MAX 64			/* chunks of one prepared write */
+#define PREP_BYTES_MAX (1u << 20)	/* and its bytes (FUSE's max_write) */
 
-struct batch {
-	const struct doc *d;
-	const uint8_t *data;		/* plaintext of the first chunk */
+struct doc_prep {
 	uint64_t first;
-	uint64_t gen[BATCH_MAX];
-	uint8_t *out;			/* BATCH_MAX frames, slot_bytes apart */
-	size_t flen[BATCH_MAX];
-	int r[BATCH_MAX];
+	size_t m;
+	uint8_t *out;			/* m frames, slot_bytes apart */
+	size_t out_size;
+	struct chunk_state st[PREP_MAX];
+	uint8_t fh[PREP_MAX][2][CONTAINER_FRAME_HDR_BYTES];
+	size_t flen[PREP_MAX];
+	int r[PREP_MAX];
 };
 
 static pthread_mutex_t bufs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -664,116 +676,39 @@ static void batch_buf_put(uint8_t *b, size_t size)
 	free(b);
 }
 
-static void batch_seal(void *arg, size_t k)
+/* p for chunks [first, first + m) with a frame buffer of out_size bytes. */
+static struct doc_prep *prep_new(uint64_t first, size_t m, size_t out_size)
 {
-	struct batch *b = arg;
-	const struct doc *d = b->d;
+	struct doc_prep *p = calloc(1, sizeof(*p));
 
-	b->r[k] = container_frame_seal(d->dek, d->hdr.doc_id, b->first + k,
-				       b->gen[k], d->level, b->data + k * d->cs,
-				       d->cs, b->out + k * d->slot_bytes,
-				       d->slot_bytes, &b->flen[k]);
+	if (!p)
+		return NULL;
+	p->first = first;
+	p->m = m;
+	p->out_size = out_size;
+	p->out = batch_buf_get(out_size);
+	if (!p->out) {
+		free(p);
+		return NULL;
+	}
+	return p;
 }
 
-/* Write m (2..BATCH_MAX) whole chunks from index first, data in order. */
-static int write_batch(struct doc *d, uint64_t first, size_t m,
-		       const uint8_t *data)
+void doc_prep_free(struct doc_prep *p)
 {
-	struct chunk_state st[BATCH_MAX];
-	struct batch b = { .d = d, .data = data, .first = first };
-	int slot[BATCH_MAX], r = 0;
-	size_t size = BATCH_MAX * d->slot_bytes;
-	uint64_t flushes;
-
-	for (size_t k = 0; k < m; k++) {
-		if (container_is_hole(&d->hdr, first + k)) {
-			r = fill_hole(d, first + k);
-			if (r < 0)
-				return r;
-		}
-		r = peek_chunk(d, first + k, &st[k]);
-		if (r < 0)
-			return r;
-		b.gen[k] = st[k].gen + 1;
-	}
-	/*
-	 * Choose every slot before writing any, with no sync in between: a
-	 * sync makes the current versions durable, and target_slot() may
-	 * have chosen to overwrite one of them because it was not.
-	 */
-	r = punch_reserve(d, m);
-	if (r < 0)
-		return r;
-	do {
-		flushes = d->flushes;
-		for (size_t k = 0; k < m && r == 0; k++)
-			r = target_slot(d, first + k, &st[k], &slot[k]);
-		if (r < 0)
-			return r;
-	} while (flushes != d->flushes);
-	b.out = batch_buf_get(size);
-	if (!b.out)
-		return -ENOMEM;
-	workers_run(m, batch_seal, &b);
-	for (size_t k = 0; k < m && r == 0; k++) {
-		r = b.r[k];
-		if (r == 0)
-			r = write_sealed(d, first + k, b.out + k * d->slot_bytes,
-					 b.flen[k], &st[k], slot[k]);
-	}
-	sodium_memzero(b.out, size);
-	batch_buf_put(b.out, size);
-	return r;
+	if (!p)
+		return;
+	sodium_memzero(p->out, p->out_size);
+	batch_buf_put(p->out, p->out_size);
+	free(p);
 }
 
-/* ---- whole chunks sealed outside the document's lock ---- */
-
-/*
- * The kernel's writeback sends a large file as several 1 MiB writes at
- * once, and the caller's lock made them wait for each other: sealing ran
- * in pieces of BATCH_MAX chunks handed between threads, with the disk
- * writes of each batch in between (a 128 MiB text write kept the daemon
- * at about 1.4 of 2 CPUs).  Here each write seals its own chunks without
- * the lock, while the lock is held only to note the chunks' state before
- * and to check it and write the frames after.  The check compares both
- * slots' clear headers: a new version always brings a fresh nonce.
- */
-#define PREP_MAX 64			/* chunks of one prepared write */
-#define PREP_BYTES_MAX (1u << 20)	/* and its bytes (FUSE's max_write) */
-
-static int grow(struct doc *d, uint64_t size);
-
-struct doc_prep {
-	uint64_t first;
-	size_t m;
-	uint8_t *out;			/* m frames, slot_bytes apart */
-	size_t out_size;
-	struct chunk_state st[PREP_MAX];
-	uint8_t fh[PREP_MAX][2][CONTAINER_FRAME_HDR_BYTES];
-	size_t flen[PREP_MAX];
-	int r[PREP_MAX];
-};
-
-int doc_prep_begin(struct doc *d, uint64_t off, size_t len,
-		   struct doc_prep **out)
+/* Turn p's holes into chunks to write; note what both slots hold. */
+static int prep_note(struct doc *d, struct doc_prep *p)
 {
-	struct doc_prep *p;
 	uint64_t g[2];
 	int pr[2], r = 0;
 
-	*out = NULL;
-	if (!d->writable || len == 0 || off % d->cs != 0 || len % d->cs != 0 ||
-	    len / d->cs > PREP_MAX || len > PREP_BYTES_MAX ||
-	    off > DOC_MAX_SIZE || len > DOC_MAX_SIZE - off)
-		return -EAGAIN;
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->first = off / d->cs;
-	p->m = len / d->cs;
-	if (d->c_valid && d->c_index >= p->first &&
-	    d->c_index < p->first + p->m)
-		r = -EAGAIN;	/* the cached chunk has its own newer state */
 	for (size_t k = 0; k < p->m && r == 0; k++) {
 		if (container_is_hole(&d->hdr, p->first + k))
 			r = fill_hole(d, p->first + k);
@@ -781,18 +716,7 @@ int doc_prep_begin(struct doc *d, uint64_t off, size_t len,
 			r = read_frame_headers(d, p->first + k, p->fh[k], pr,
 					       g, &p->st[k]);
 	}
-	if (r == 0) {
-		p->out_size = p->m * d->slot_bytes;
-		p->out = batch_buf_get(p->out_size);
-		if (!p->out)
-			r = -ENOMEM;
-	}
-	if (r < 0) {
-		doc_prep_free(p);
-		return r;
-	}
-	*out = p;
-	return 0;
+	return r;
 }
 
 struct prep_job {
@@ -821,7 +745,91 @@ void doc_prep_seal(const struct doc *d, struct doc_prep *p, const void *data)
 	workers_run(p->m, prep_seal, &a);
 }
 
-/* Is every chunk of p still as doc_prep_begin() saw it? */
+/* 0, or the first error sealing p's chunks. */
+static int prep_sealed(const struct doc_prep *p)
+{
+	for (size_t k = 0; k < p->m; k++)
+		if (p->r[k] < 0)
+			return p->r[k];
+	return 0;
+}
+
+/* Write p's sealed frames (prep_sealed() said 0), p->st as noted. */
+static int prep_write(struct doc *d, struct doc_prep *p)
+{
+	int slot[PREP_MAX], r;
+	uint64_t flushes;
+
+	/*
+	 * Choose every slot before writing any, with no sync in between: a
+	 * sync makes the current versions durable, and target_slot() may
+	 * have chosen to overwrite one of them because it was not.
+	 */
+	r = punch_reserve(d, p->m);
+	if (r < 0)
+		return r;
+	do {
+		flushes = d->flushes;
+		for (size_t k = 0; k < p->m && r == 0; k++)
+			r = target_slot(d, p->first + k, &p->st[k], &slot[k]);
+		if (r < 0)
+			return r;
+	} while (flushes != d->flushes);
+	for (size_t k = 0; k < p->m && r == 0; k++)
+		r = write_sealed(d, p->first + k, p->out + k * d->slot_bytes,
+				 p->flen[k], &p->st[k], slot[k]);
+	return r;
+}
+
+/* Write m (2..BATCH_MAX) whole chunks from index first, data in order. */
+static int write_batch(struct doc *d, uint64_t first, size_t m,
+		       const uint8_t *data)
+{
+	struct doc_prep *p = prep_new(first, m, BATCH_MAX * d->slot_bytes);
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	r = prep_note(d, p);
+	if (r == 0) {
+		doc_prep_seal(d, p, data);
+		r = prep_sealed(p);
+	}
+	if (r == 0)
+		r = prep_write(d, p);
+	doc_prep_free(p);
+	return r;
+}
+
+int doc_prep_begin(struct doc *d, uint64_t off, size_t len,
+		   struct doc_prep **out)
+{
+	struct doc_prep *p;
+	uint64_t first;
+	int r;
+
+	*out = NULL;
+	if (!d->writable || len == 0 || off % d->cs != 0 || len % d->cs != 0 ||
+	    len / d->cs > PREP_MAX || len > PREP_BYTES_MAX ||
+	    off > DOC_MAX_SIZE || len > DOC_MAX_SIZE - off)
+		return -EAGAIN;
+	first = off / d->cs;
+	if (d->c_valid && d->c_index >= first &&
+	    d->c_index < first + len / d->cs)
+		return -EAGAIN;	/* the cached chunk has its own newer state */
+	p = prep_new(first, len / d->cs, len / d->cs * d->slot_bytes);
+	if (!p)
+		return -ENOMEM;
+	r = prep_note(d, p);
+	if (r < 0) {
+		doc_prep_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+/* Is every chunk of p still as prep_note() saw it? */
 static int prep_current(struct doc *d, const struct doc_prep *p)
 {
 	uint8_t fh[2][CONTAINER_FRAME_HDR_BYTES];
@@ -846,14 +854,14 @@ static int prep_current(struct doc *d, const struct doc_prep *p)
 
 int doc_prep_commit(struct doc *d, struct doc_prep *p, const void *data)
 {
-	uint64_t end = (p->first + p->m) * d->cs, flushes;
-	int slot[PREP_MAX], r;
+	uint64_t end = (p->first + p->m) * d->cs;
+	int r;
 
 	if (!d->writable)
 		return -EBADF;
-	for (size_t k = 0; k < p->m; k++)
-		if (p->r[k] < 0)
-			return p->r[k];
+	r = prep_sealed(p);
+	if (r < 0)
+		return r;
 	/* Chunks strictly between the old end and these: holes. */
 	if (p->first > nchunks(d, d->hdr.size)) {
 		r = grow(d, p->first * d->cs);
@@ -865,36 +873,12 @@ int doc_prep_commit(struct doc *d, struct doc_prep *p, const void *data)
 		return r;
 	if (r == 0)	/* changed meanwhile: do it all again, locked */
 		return doc_write(d, data, p->m * d->cs, p->first * d->cs);
-	/* as in write_batch(): every slot chosen before any is written */
-	r = punch_reserve(d, p->m);
-	if (r < 0)
-		return r;
-	do {
-		flushes = d->flushes;
-		for (size_t k = 0; k < p->m && r == 0; k++)
-			r = target_slot(d, p->first + k, &p->st[k], &slot[k]);
-		if (r < 0)
-			return r;
-	} while (flushes != d->flushes);
-	for (size_t k = 0; k < p->m && r == 0; k++)
-		r = write_sealed(d, p->first + k, p->out + k * d->slot_bytes,
-				 p->flen[k], &p->st[k], slot[k]);
+	r = prep_write(d, p);
 	if (r == 0 && end > d->hdr.size) {
 		d->hdr.size = end;
 		d->hdr_dirty = true;
 	}
 	return r;
-}
-
-void doc_prep_free(struct doc_prep *p)
-{
-	if (!p)
-		return;
-	if (p->out) {
-		sodium_memzero(p->out, p->out_size);
-		batch_buf_put(p->out, p->out_size);
-	}
-	free(p);
 }
 
 /* An explicit empty chunk, to replace a hole extent. */
