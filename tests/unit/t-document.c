@@ -1292,6 +1292,19 @@ static int prep_write(struct doc *d, const uint8_t *data, size_t len,
 	return r;
 }
 
+/* Seal and commit *p (from doc_prep_begin()), then free it. */
+static void prep_finish(struct doc *d, struct doc_prep **p,
+			const uint8_t *data, uint32_t cs, const char *what)
+{
+	if (*p) {
+		doc_prep_seal(d, *p, data);
+		is_int(doc_prep_commit(d, *p, data), 0, "prep %u: commit %s",
+		       cs, what);
+	}
+	doc_prep_free(*p);
+	*p = NULL;
+}
+
 /*
  * Whole chunks sealed outside the lock (doc_prep_*): what qualifies, two
  * writes prepared at once, and every way the chunks can change between
@@ -1360,13 +1373,7 @@ static void test_prepared(const struct keystore *ks, uint32_t cs)
 		is_int(read_at(d, b, sizeof(b), 7ull * cs + 1, &got), 0,
 		       "prep %u: read a little of chunk 7", cs);
 	}
-	if (p) {
-		doc_prep_seal(d, p, y);
-		is_int(doc_prep_commit(d, p, y), 0,
-		       "prep %u: commit after the change", cs);
-	}
-	doc_prep_free(p);
-	p = NULL;
+	prep_finish(d, &p, y, cs, "after the change");
 	memcpy(want, y, 2 * (size_t)cs);
 	ok(content_is(d, want, 8ull * cs),
 	   "prep %u: the later (prepared) write wins", cs);
@@ -1376,13 +1383,7 @@ static void test_prepared(const struct keystore *ks, uint32_t cs)
 	       "prep %u: begin over chunks 2-3", cs);
 	is_int(doc_write(d, x, 10, 3ull * cs + 3), 0,
 	       "prep %u: a cached write into chunk 3 meanwhile", cs);
-	if (p) {
-		doc_prep_seal(d, p, x + 2 * cs);
-		is_int(doc_prep_commit(d, p, x + 2 * cs), 0,
-		       "prep %u: commit over the cached chunk", cs);
-	}
-	doc_prep_free(p);
-	p = NULL;
+	prep_finish(d, &p, x + 2 * cs, cs, "over the cached chunk");
 	memcpy(want + 2 * cs, x + 2 * cs, 2 * (size_t)cs);
 	ok(content_is(d, want, 8ull * cs),
 	   "prep %u: cached chunk: the prepared write wins", cs);
@@ -1395,13 +1396,7 @@ static void test_prepared(const struct keystore *ks, uint32_t cs)
 	is_int(doc_prep_begin(d, 5ull * cs, 2 * (size_t)cs, &p), 0,
 	       "prep %u: begin over chunks 5-6", cs);
 	is_int(doc_truncate(d, cs), 0, "prep %u: truncate to 1 chunk", cs);
-	if (p) {
-		doc_prep_seal(d, p, x + 5 * cs);
-		is_int(doc_prep_commit(d, p, x + 5 * cs), 0,
-		       "prep %u: commit after the truncation", cs);
-	}
-	doc_prep_free(p);
-	p = NULL;
+	prep_finish(d, &p, x + 5 * cs, cs, "after the truncation");
 	memset(want + cs, 0, 4 * (size_t)cs);
 	memcpy(want + 5 * cs, x + 5 * cs, 2 * (size_t)cs);
 	ok(content_is(d, want, 7ull * cs),
