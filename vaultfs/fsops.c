@@ -1526,8 +1526,11 @@ static void fill_run(struct fsops *fs, struct inode *in, fuse_ino_t ino,
 static bool same_mtime_only(const struct stat *attr, int valid,
 			    const struct stat *cur)
 {
+	/* nothing else changes either: a truncation moves the mtime */
 	return (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW |
-			 FUSE_SET_ATTR_MTIME_NOW)) == 0 &&
+			 FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_SIZE |
+			 FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+			 FUSE_SET_ATTR_GID)) == 0 &&
 	       (valid & FUSE_SET_ATTR_MTIME) &&
 	       attr->st_mtim.tv_sec == cur->st_mtim.tv_sec &&
 	       attr->st_mtim.tv_nsec == cur->st_mtim.tv_nsec;
@@ -1545,11 +1548,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	int fd = -1, r;
 
 	r = may_setattr(req, in, attr, valid, fi, &mode, &cur);
-	oldmode = cur.st_mode;
 	if (r < 0) {
 		fuse_reply_err(req, kerr(r));
 		return;
 	}
+	oldmode = cur.st_mode;
 	if (valid & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		fd = inode_open(fs, in, O_PATH);
 		if (fd < 0) {

@@ -152,6 +152,12 @@ is "$(stat -c %Y "$W/attr")" 981173106 "  and leaves mtime"
 touch -m -d '2003-01-01 00:00:00.5 UTC' "$W/attr"
 is "$(stat -c %.1Y "$W/attr" 2>/dev/null || stat -c %Y "$W/attr")" \
 	"1041379200.5" "sub-second mtime kept"
+# the same mtime again is a no-op for the daemon; a nanosecond more is not
+touch -m -d '2003-01-01 00:00:00.5 UTC' "$W/attr"
+is "$(stat -c %.9Y "$W/attr")" "1041379200.500000000" "the same mtime set again"
+touch -m -d '2003-01-01 00:00:00.500000001 UTC' "$W/attr"
+is "$(stat -c %.9Y "$W/attr")" "1041379200.500000001" \
+	"an mtime one nanosecond later"
 before=$(stat -c %Y "$W/small.txt")
 sleep 1.1
 echo more >>"$W/small.txt"
