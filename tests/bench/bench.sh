@@ -668,34 +668,40 @@ runs() {	# runs T KEY: JSON array of every run
 		$1 == t && $2 == k { s = s (n++ ? "," : "") ($3 == "BAD" ? "\"BAD\"" : $3) }
 		END { printf "[%s]", s }' "$RES"
 }
-# audit_cost KEY HIGHER: extra time the access log costs, in %: the
-# median over the rounds of vaultfs run i against noaudit run i (rates
-# are turned into times: 1/rate).  The two run one after the other in
-# each round, so a change of the machine's load mostly hits both.
-audit_cost() {
-	awk -v k="$1" -v h="$2" '
+# paired T1 T2 KEY HIGHER: the median over the rounds of T1's run i
+# against T2's run i, > 1 when T1 is better (rates: T1 / T2, times: T2 /
+# T1).  Every round runs each target once, one after the other, so a
+# change of the machine's load between rounds mostly hits both; a ratio of
+# the two medians mixed runs minutes apart.  BAD if a run read wrong data.
+paired() {
+	awk -v t1="$1" -v t2="$2" -v k="$3" -v h="$4" '
 		$2 != k { next }
-		$1 == "vaultfs" { a[na++] = $3 }
-		$1 == "noaudit" { b[nb++] = $3 }
+		$1 == t1 { a[na++] = $3 }
+		$1 == t2 { b[nb++] = $3 }
 		END {
 			for (i = 0; i < na && i < nb; i++) {
 				if (a[i] == "BAD" || b[i] == "BAD") { print "BAD"; exit }
 				if (a[i] + 0 == 0 || b[i] + 0 == 0) continue
-				v[n++] = (h ? b[i] / a[i] : a[i] / b[i]) * 100 - 100
+				v[n++] = h ? a[i] / b[i] : b[i] / a[i]
 			}
 			if (!n) exit
 			for (i = 0; i < n; i++) for (j = i + 1; j < n; j++)
 				if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
-			printf "%.1f", v[int((n - 1) / 2)]
+			printf "%.6f", v[int((n - 1) / 2)]
 		}' "$RES"
 }
-# ratio A B HIGHER: A over B when higher is better, B over A otherwise
+# ratio T KEY HIGHER: vaultfs against target T, two decimals
 ratio() {
-	case "$1$2" in *BAD*) echo BAD; return ;; esac
-	[ -n "$1" ] && [ -n "$2" ] || return 0
-	awk -v a="$1" -v b="$2" -v h="$3" 'BEGIN {
-		if (a + 0 == 0 || b + 0 == 0) exit
-		printf "%.2f", h ? a / b : b / a }'
+	r=$(paired vaultfs "$1" "$2" "$3")
+	case $r in ''|BAD) echo "$r"; return ;; esac
+	awk -v r="$r" 'BEGIN { printf "%.2f", r }'
+}
+# audit_cost KEY HIGHER: extra time the access log costs, in %: vaultfs
+# against noaudit (rates are turned into times: 1/rate)
+audit_cost() {
+	r=$(paired noaudit vaultfs "$1" "$2")
+	case $r in ''|BAD) echo "$r"; return ;; esac
+	awk -v r="$r" 'BEGIN { printf "%.1f", r * 100 - 100 }'
 }
 fmt() {	# fmt VALUE DECIMALS
 	case $1 in
@@ -749,9 +755,8 @@ row() {
 	d=$(decimals "$k")
 	printf '%-42s' "$(label "$k")"
 	for t in $ALL_TARGETS; do printf ' %11s' "$(fmt "$(median "$t" "$k")" "$d")"; done
-	v=$(median vaultfs "$k")
-	r1=$(ratio "$v" "$(median gocryptfs "$k")" "$h")
-	r2=$(ratio "$v" "$(median passthrough "$k")" "$h")
+	r1=$(ratio gocryptfs "$k" "$h")
+	r2=$(ratio passthrough "$k" "$h")
 	ac=
 	timing "$k" && ac=$(audit_cost "$k" "$h")
 	printf ' %9s %9s %8s\n' "${r1:-n/a}" "${r2:-n/a}" "${ac:-n/a}"
@@ -778,6 +783,7 @@ echo "vaultfs vaults: chunk size ${V_CHUNK:-?}, compression ${V_COMP:-?} (vaultc
 echo "targets available: ${available:-none}; $REPEAT run(s), median shown; total $(fmt "$T_TOTAL" 0) s"
 [ -z "$FAILED" ] || echo "FAILED: $FAILED"
 echo "ratios: vaultfs vs gocryptfs / vs passthrough, > 1 means vaultfs is better"
+echo "(median over the rounds of vaultfs run i against the other's run i)"
 echo "no-audit: benchmark-only vaultfs build without the access log; audit%:"
 echo "extra time vaultfs takes with the log, in % of the time without it"
 echo "(median over the rounds of vaultfs run i against no-audit run i)"
@@ -858,7 +864,6 @@ jnum() { case $1 in '') echo null ;; BAD) echo '"BAD"' ;; *) echo "$1" ;; esac; 
 	sep=
 	for k in $KEYS stored_big stored_corpus $MOUNT_KEYS $RSS_KEYS; do
 		h=$(higher "$k")
-		v=$(median vaultfs "$k")
 		printf '%s    {"key": "%s", "name": "%s", "unit": "%s", "higher_is_better": %s,\n' \
 			"$sep" "$k" "$(label "$k")" "$(unit "$k")" \
 			"$([ "$h" = 1 ] && echo true || echo false)"
@@ -877,8 +882,8 @@ jnum() { case $1 in '') echo null ;; BAD) echo '"BAD"' ;; *) echo "$1" ;; esac; 
 		ac=
 		timing "$k" && ac=$(audit_cost "$k" "$h")
 		printf '},\n     "vaultfs_vs_gocryptfs": %s, "vaultfs_vs_passthrough": %s, "audit_cost_percent": %s}' \
-			"$(jnum "$(ratio "$v" "$(median gocryptfs "$k")" "$h")")" \
-			"$(jnum "$(ratio "$v" "$(median passthrough "$k")" "$h")")" \
+			"$(jnum "$(ratio gocryptfs "$k" "$h")")" \
+			"$(jnum "$(ratio passthrough "$k" "$h")")" \
 			"$(jnum "$ac")"
 		sep=',
 '
