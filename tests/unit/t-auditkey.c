@@ -15,6 +15,8 @@
 
 #include "../tap.h"
 #include "../../keys/auditkey.h"
+#include "../../vaultfs/fileio.h"
+#include "../../vaultfs/le.h"
 
 #define PASS "auditor passphrase"
 #define FILE_BYTES 152
@@ -26,22 +28,12 @@
 static char dir[] = "/tmp/t-auditkey.XXXXXX";
 static char path[256];
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
+/* The key file's bytes, or 0 when it cannot be read whole into buf. */
 static size_t slurp(uint8_t *buf, size_t cap)
 {
-	FILE *f = fopen(path, "rb");
-	size_t n;
+	size_t n = 0;
 
-	if (f == NULL)
-		return 0;
-	n = fread(buf, 1, cap, f);
-	fclose(f);
-	return n;
+	return read_file_small(AT_FDCWD, path, buf, cap, &n) == 0 ? n : 0;
 }
 
 static void spit(const uint8_t *buf, size_t len)
@@ -56,12 +48,6 @@ static void spit(const uint8_t *buf, size_t len)
 	chmod(path, 0600);
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* auditkey_parse of orig with a u32 or u64 at off replaced by v. */
 static int parse_with(const uint8_t *orig, size_t off, int width, uint64_t v,
 		      struct auditkey_file_info *info)
@@ -70,9 +56,9 @@ static int parse_with(const uint8_t *orig, size_t off, int width, uint64_t v,
 
 	memcpy(buf, orig, FILE_BYTES);
 	if (width == 4)
-		put32(buf + off, (uint32_t)v);
+		le_put32(buf + off, (uint32_t)v);
 	else
-		put64(buf + off, v);
+		le_put64(buf + off, v);
 	memset(info, 0xaa, sizeof(*info));
 	return auditkey_parse(buf, FILE_BYTES, info);
 }
@@ -163,7 +149,7 @@ static void test_parse(const uint8_t *orig, const uint8_t pk[32])
 	}
 	is_int(fails, 0, "parse: every truncation -> EBADMSG");
 	memcpy(buf, orig, FILE_BYTES);
-	put32(buf + 8, 2);
+	le_put32(buf + 8, 2);
 	is_int(auditkey_parse(buf, 12, &info), -EPROTONOSUPPORT,
 	       "parse: newer format, 12 bytes -> EPROTONOSUPPORT");
 	is_int(auditkey_parse(buf, 11, &info), -EBADMSG,
@@ -291,7 +277,7 @@ int main(void)
 
 	/* Future format, even with garbage behind it. */
 	memcpy(buf, orig, len);
-	put32(buf + 8, 2);
+	le_put32(buf + 8, 2);
 	memset(buf + OFF_KDF, 0xff, len - OFF_KDF);
 	spit(buf, len);
 	is_int(load(sk, pk2), -EPROTONOSUPPORT, "future format");

@@ -22,6 +22,7 @@
 #include "../../vaultfs/auditlog.h"
 #include "../../vaultfs/auditrec.h"
 #include "../../vaultfs/auditverify.h"
+#include "../../vaultfs/fileio.h"
 #include "../../vaultfs/seal.h"
 
 #define PASS "old auditor passphrase"
@@ -30,16 +31,12 @@
 
 static char dir[] = "/tmp/t-auditrekey.XXXXXX";
 
+/* The file's bytes, or 0 when it cannot be read whole into buf. */
 static size_t slurp(const char *path, uint8_t *buf, size_t cap)
 {
-	FILE *f = fopen(path, "rb");
-	size_t n;
+	size_t n = 0;
 
-	if (f == NULL)
-		return 0;
-	n = fread(buf, 1, cap, f);
-	fclose(f);
-	return n;
+	return read_file_small(AT_FDCWD, path, buf, cap, &n) == 0 ? n : 0;
 }
 
 /* Entries of d other than "." and "..". */
