@@ -97,11 +97,9 @@ int audit_passwd_cmd(int argc, char **argv)
 			new_passfile = optarg;
 			break;
 		case 'd':
-			if (vaultctl_parse_kdf(optarg, &kdf) < 0)
-				return vaultctl_usage_error("audit passwd",
-					"unknown --kdf preset '%s' (use "
-					"interactive, moderate or sensitive)",
-					optarg);
+			if ((r = vaultctl_parse_kdf("audit passwd", optarg,
+						    &kdf)) != 0)
+				return r;
 			have_kdf = true;
 			break;
 		case 'h':

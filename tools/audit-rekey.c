@@ -88,7 +88,7 @@ static int parse(struct rekey *k, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, r;
 
 	opterr = 0;
 	optind = 1;
@@ -104,10 +104,9 @@ static int parse(struct rekey *k, int argc, char **argv)
 			k->new_passfile = optarg;
 			break;
 		case 'd':
-			if (vaultctl_parse_kdf(optarg, &k->kdf) < 0)
-				return vaultctl_usage_error(WHAT, "unknown --kdf "
-					"preset '%s' (use interactive, moderate "
-					"or sensitive)", optarg);
+			r = vaultctl_parse_kdf(WHAT, optarg, &k->kdf);
+			if (r != 0)
+				return r;
 			break;
 		case 'h':
 			fputs(rekey_usage, stdout);

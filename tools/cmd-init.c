@@ -81,12 +81,6 @@ struct init_state {
 	int vault_fd;
 };
 
-static const char *const kdf_names[] = {
-	[KEYSTORE_KDF_INTERACTIVE] = "interactive",
-	[KEYSTORE_KDF_MODERATE] = "moderate",
-	[KEYSTORE_KDF_SENSITIVE] = "sensitive",
-};
-
 static const char *const kdf_costs[] = {
 	[KEYSTORE_KDF_INTERACTIVE] = "64 MiB",
 	[KEYSTORE_KDF_MODERATE] = "256 MiB",
@@ -151,7 +145,7 @@ static int parse_args(int argc, char **argv, struct init_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, r;
 
 	o->level = COMPRESS_LEVEL_DEFAULT;
 	o->chunk_size = DEFAULT_CHUNK_SIZE;
@@ -182,10 +176,9 @@ static int parse_args(int argc, char **argv, struct init_opts *o)
 					"from 4K to 1M, such as 64K", optarg);
 			break;
 		case 'd':
-			if (vaultctl_parse_kdf(optarg, &o->kdf) < 0)
-				return vaultctl_usage_error("init", "invalid "
-					"--kdf '%s': use interactive, moderate "
-					"or sensitive", optarg);
+			r = vaultctl_parse_kdf("init", optarg, &o->kdf);
+			if (r != 0)
+				return r;
 			break;
 		case 'h':
 			fputs(init_usage, stdout);
@@ -414,7 +407,7 @@ static void summary(const struct init_opts *o, const struct init_state *st)
 		printf("  compression:  off\n");
 	else
 		printf("  compression:  zstd level %d\n", o->level);
-	printf("  passphrases:  Argon2id, %s (%s)\n", kdf_names[o->kdf],
+	printf("  passphrases:  Argon2id, %s (%s)\n", vaultctl_kdf_name(o->kdf),
 	       kdf_costs[o->kdf]);
 	printf("  auditor key:  %s\n", st->auditor_path);
 	fflush(stdout);

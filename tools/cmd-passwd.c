@@ -45,12 +45,10 @@ static const char passwd_usage[] =
 static int audit_passwd(const char *vault, const struct keystore *ks,
 			const enum keystore_kdf *kdf)
 {
-	static const char *const names[] = { "interactive", "moderate",
-					     "sensitive" };
 	char detail[64];
 
 	snprintf(detail, sizeof(detail), "kdf=%s",
-		 kdf ? names[*kdf] : "unchanged");
+		 kdf ? vaultctl_kdf_name(*kdf) : "unchanged");
 	return vaultctl_record(vault, keystore_settings(ks), AUDIT_EV_PASSWD,
 			       detail);
 }
@@ -82,10 +80,8 @@ int cmd_passwd(int argc, char **argv)
 			new_passfile = optarg;
 			break;
 		case 'k':
-			if (vaultctl_parse_kdf(optarg, &kdf) < 0)
-				return vaultctl_usage_error("passwd", "unknown "
-					"--kdf preset '%s' (use interactive, "
-					"moderate or sensitive)", optarg);
+			if ((r = vaultctl_parse_kdf("passwd", optarg, &kdf)) != 0)
+				return r;
 			have_kdf = true;
 			break;
 		case 'h':

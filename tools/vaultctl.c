@@ -106,21 +106,29 @@ int vaultctl_bad_option(const char *verb, int c, char **argv)
 	return vaultctl_usage_error(verb, "unknown option '%s'", arg);
 }
 
-int vaultctl_parse_kdf(const char *s, enum keystore_kdf *kdf)
-{
-	static const char *const names[] = {
-		[KEYSTORE_KDF_INTERACTIVE] = "interactive",
-		[KEYSTORE_KDF_MODERATE] = "moderate",
-		[KEYSTORE_KDF_SENSITIVE] = "sensitive",
-	};
+static const char *const kdf_names[] = {
+	[KEYSTORE_KDF_INTERACTIVE] = "interactive",
+	[KEYSTORE_KDF_MODERATE] = "moderate",
+	[KEYSTORE_KDF_SENSITIVE] = "sensitive",
+};
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(s, names[i]) == 0) {
+int vaultctl_parse_kdf(const char *verb, const char *s,
+		       enum keystore_kdf *kdf)
+{
+	for (size_t i = 0; i < sizeof(kdf_names) / sizeof(kdf_names[0]); i++) {
+		if (strcmp(s, kdf_names[i]) == 0) {
 			*kdf = (enum keystore_kdf)i;
 			return 0;
 		}
 	}
-	return -EINVAL;
+	return vaultctl_usage_error(verb, "unknown --kdf preset '%s' (use "
+				    "interactive, moderate or sensitive)", s);
+}
+
+const char *vaultctl_kdf_name(enum keystore_kdf kdf)
+{
+	return (size_t)kdf < sizeof(kdf_names) / sizeof(kdf_names[0]) ?
+	       kdf_names[kdf] : "unknown";
 }
 
 int vaultctl_exit_status(int err)

@@ -98,9 +98,15 @@ int vaultctl_exit_status(int err);
 
 /*
  * The Argon2id preset named s ("interactive", "moderate", "sensitive",
- * the values of --kdf) into *kdf: 0, or -EINVAL for any other name.
+ * the values of --kdf) into *kdf: 0, or for any other name a usage error
+ * of verb's, reported, and its exit status (VAULTCTL_EXIT_USAGE).
  */
-int vaultctl_parse_kdf(const char *s, enum keystore_kdf *kdf);
+int vaultctl_parse_kdf(const char *verb, const char *s,
+		       enum keystore_kdf *kdf)
+	__attribute__((nonnull, warn_unused_result));
+
+/* The preset's name, as --kdf takes it. */
+const char *vaultctl_kdf_name(enum keystore_kdf kdf);
 
 /*
  * Append one record (event: an enum audit_event, e.g. AUDIT_EV_INIT) to
