@@ -28,6 +28,7 @@
 #include "../vaultfs/backing.h"
 #include "../vaultfs/compress.h"
 #include "../vaultfs/passphrase.h"
+#include "../vaultfs/size.h"
 
 #define DEFAULT_CHUNK_SIZE 65536u
 #define CHUNK_MIN 4096u
@@ -110,24 +111,10 @@ static bool parse_level(const char *s, int *level)
 
 static bool parse_chunk_size(const char *s, uint32_t *size)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
 
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || v > CHUNK_MAX)
-		return false;
-	if (strcmp(end, "K") == 0 || strcmp(end, "k") == 0 ||
-	    strcmp(end, "KiB") == 0)
-		v <<= 10;
-	else if (strcmp(end, "M") == 0 || strcmp(end, "m") == 0 ||
-		 strcmp(end, "MiB") == 0)
-		v <<= 20;
-	else if (*end != '\0')
-		return false;
-	if (v < CHUNK_MIN || v > CHUNK_MAX || (v & (v - 1)) != 0)
+	if (size_parse(s, strlen(s), &v) < 0 || v < CHUNK_MIN ||
+	    v > CHUNK_MAX || (v & (v - 1)) != 0)
 		return false;
 	*size = (uint32_t)v;
 	return true;
