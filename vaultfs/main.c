@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "auditfwd.h"
 #include "auditlog.h"
 #include "backing.h"
+#include "bdi.h"
 #include "fsops.h"
 #include "harden.h"
 #include "log.h"
@@ -56,6 +58,8 @@ static const char usage_text[] =
 	"                                   log (no page cache; slower)\n"
 	"                     audit_syslog[=SOCKET]  copy the access log\n"
 	"                                   to syslog (default /dev/log)\n"
+	"                     dirty_min=SIZE  room for dirty pages (root;\n"
+	"                                   default 256M, 0 = kernel's)\n"
 	"  -h, --help       show this help\n"
 	"\n"
 	"Exit status: 0 mounted, 1 failure, 2 usage error, 3 wrong passphrase.\n"
@@ -460,6 +464,31 @@ static void detach_done(void)
 	ready_fd = -1;
 }
 
+/*
+ * Room for the mount's dirty pages, so that random writes coalesce per
+ * chunk (bdi.h).  Only root may set it, and only the writeback cache
+ * gathers pages.  A refusal costs speed, never data: warn and go on.
+ */
+static void reserve_dirty(const struct options *o)
+{
+	uint64_t got;
+	int r;
+
+	if (!o->mount.writeback || o->mount.direct_io ||
+	    o->mount.dirty_min == 0 || geteuid() != 0)
+		return;
+	r = bdi_reserve(o->mountpoint, "fuse.vaultfs", o->mount.dirty_min,
+			&got);
+	if (r < 0)
+		vlog(LOG_WARNING, "dirty_min: cannot reserve room for dirty "
+		     "pages on '%s': %s; small random writes will be slower",
+		     o->mountpoint, strerror(-r));
+	else if (got < o->mount.dirty_min)
+		vlog(LOG_INFO, "dirty_min: the kernel allows %" PRIu64 " MiB "
+		     "of dirty pages on '%s', not the %" PRIu64 " MiB asked for",
+		     got >> 20, o->mountpoint, o->mount.dirty_min >> 20);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -583,6 +612,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vaultfs: cannot mount on '%s'\n", o.mountpoint);
 		goto out_signals;
 	}
+	reserve_dirty(&o);
 	r = access_record(log, &(struct access_event){
 		.event = AUDIT_EV_MOUNT, .uid = getuid(), .gid = getgid(),
 		.pid = (uint32_t)getpid(), .path = "/", .detail = where });

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "size.h"
+
 #define BAD_MAX 128
 
 static _Thread_local char bad_item[BAD_MAX];
@@ -18,6 +20,7 @@ void mountopts_init(struct mount_opts *o)
 	o->fuse = NULL;
 	o->audit_syslog = NULL;
 	o->shared = false;
+	o->dirty_min = MOUNTOPTS_DIRTY_MIN;
 }
 
 void mountopts_release(struct mount_opts *o)
@@ -83,16 +86,28 @@ static int parse_socket(const char *v, size_t len, char **out)
 	return 0;
 }
 
+/* The value of item "key=value" (key given with its "="), or NULL. */
+static const char *value_of(const char *item, size_t len, const char *key,
+			    size_t *vlen)
+{
+	size_t k = strlen(key);
+
+	if (len < k || memcmp(item, key, k) != 0)
+		return NULL;
+	*vlen = len - k;
+	return item + k;
+}
+
 int mountopts_parse(struct mount_opts *o, const char *list, const char **bad)
 {
-	static const char timeout_key[] = "cache_timeout=";
-	static const char syslog_key[] = "audit_syslog=";
 	static const char default_socket[] = "/dev/log";
 	const char *p = list;
 
 	while (*p) {
 		const char *end = strchr(p, ',');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *v;
+		size_t vlen;
 		int r = 0;
 
 		if (len == 0) {
@@ -112,16 +127,16 @@ int mountopts_parse(struct mount_opts *o, const char *list, const char **bad)
 			r = parse_socket(default_socket,
 					 sizeof(default_socket) - 1,
 					 &o->audit_syslog);
-		} else if (len >= sizeof(syslog_key) - 1 &&
-			   !memcmp(p, syslog_key, sizeof(syslog_key) - 1)) {
-			r = parse_socket(p + sizeof(syslog_key) - 1,
-					 len - (sizeof(syslog_key) - 1),
-					 &o->audit_syslog);
-		} else if (len >= sizeof(timeout_key) - 1 &&
-			   !memcmp(p, timeout_key, sizeof(timeout_key) - 1)) {
-			r = parse_timeout(p + sizeof(timeout_key) - 1,
-					  len - (sizeof(timeout_key) - 1),
-					  &o->timeout);
+		} else if ((v = value_of(p, len, "audit_syslog=", &vlen))) {
+			r = parse_socket(v, vlen, &o->audit_syslog);
+		} else if ((v = value_of(p, len, "cache_timeout=", &vlen))) {
+			r = parse_timeout(v, vlen, &o->timeout);
+		} else if ((v = value_of(p, len, "dirty_min=", &vlen))) {
+			uint64_t bytes;
+
+			r = size_parse(v, vlen, &bytes);
+			if (r == 0)
+				o->dirty_min = bytes;
 		} else {
 			r = append(&o->fuse, p, len);
 		}

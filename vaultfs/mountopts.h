@@ -16,23 +16,31 @@
  *                              base64) to the syslog socket SOCKET, an
  *                              absolute path (default /dev/log);
  *                              auditfwd.h
+ *   dirty_min=SIZE             room the kernel keeps for the mount's dirty
+ *                              pages (size.h syntax; default 256M, 0 =
+ *                              the kernel's own limit); bdi.h
  */
 #ifndef VAULTFS_MOUNTOPTS_H
 #define VAULTFS_MOUNTOPTS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct mount_opts {
 	bool writeback;
 	bool direct_io;
 	double timeout;		/* seconds */
 	bool shared;		/* allow_other: several accounts use it */
+	uint64_t dirty_min;	/* bytes; 0: leave the kernel's limit */
 	char *audit_syslog;	/* socket path, or NULL: no forwarding; malloc'd */
 	char *fuse;		/* comma list for libfuse, or NULL; malloc'd */
 };
 
-/* Defaults: writeback on, timeout 10 s, nothing for libfuse. */
+#define MOUNTOPTS_DIRTY_MIN (UINT64_C(256) << 20)
+
+/* Defaults: writeback on, timeout 10 s, dirty_min MOUNTOPTS_DIRTY_MIN,
+ * nothing for libfuse. */
 void mountopts_init(struct mount_opts *o) __attribute__((nonnull));
 
 /*

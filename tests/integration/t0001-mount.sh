@@ -123,6 +123,43 @@ else
 	pass "  and nothing is mounted"
 fi
 
+run "$VAULTFS" "$VAULT" "$MNT" --passfile "$PASSFILE" -o ro,dirty_min=12X
+is "$RC" 2 "a bad dirty_min exits 2"
+like "$ERR" "*dirty_min=12X*" "  message names the option"
+not_ok "  and nothing is mounted" mountpoint -q "$MNT"
+
+# --- room for dirty pages (bdi.h): root only, kernel 6.2 and later -----
+# bdi_knob NAME: the mount's writeback setting NAME
+bdi_knob() { cat "/sys/class/bdi/$(mountpoint -d "$MNT")/$1"; }
+if [ "$(id -u)" != 0 ]; then
+	skip "dirty_min needs root" 4
+elif ! mount_vault; then
+	fail "mount for dirty_min (exit $RC)"
+elif [ ! -e "/sys/class/bdi/$(mountpoint -d "$MNT")/min_bytes" ]; then
+	skip "kernel without /sys/class/bdi/*/min_bytes" 4
+	umount_vault
+else
+	# the kernel stores a fraction of its limit: the value read back
+	# differs from the one written by rounding
+	# 256 MiB, at most 1/16 of the memory
+	want=$(awk '/^MemTotal:/ { b = $2 * 1024 / 16;
+		print (b < 268435456 ? int(b) : 268435456) }' /proc/meminfo)
+	mb=$(bdi_knob min_bytes)
+	ok "default mount reserves min(256 MiB, RAM/16) = $want for dirty pages ($mb)" \
+		test "$mb" -ge $((want / 100 * 98)) -a "$mb" -le $((want / 100 * 102))
+	ok "  and lets the mount hold that much" \
+		test "$(bdi_knob max_bytes)" -ge "$mb"
+	umount_vault
+	mount_vault -o dirty_min=0
+	is "$(bdi_knob min_bytes)" 0 "dirty_min=0 leaves the kernel's limit"
+	umount_vault
+	mount_vault -o dirty_min=32M
+	mb=$(bdi_knob min_bytes)
+	ok "dirty_min=32M reserves about 32 MiB ($mb)" \
+		test "$mb" -ge $((31 << 20)) -a "$mb" -le $((33 << 20))
+	umount_vault
+fi
+
 run "$VAULTFS" "$VAULT"
 is "$RC" 2 "missing mount point operand exits 2"
 like "$ERR" "*MOUNTPOINT*" "  and says what is missing"

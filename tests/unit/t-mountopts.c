@@ -41,6 +41,30 @@ int main(void)
 	}
 	ok(o.timeout == 2.5, "a rejected value leaves the old one");
 
+	/* dirty_min=SIZE */
+	ok(o.dirty_min == MOUNTOPTS_DIRTY_MIN, "dirty_min defaults to %llu",
+	   (unsigned long long)MOUNTOPTS_DIRTY_MIN);
+	is_int(mountopts_parse(&o, "dirty_min=64M", &bad), 0, "dirty_min=64M");
+	ok(o.dirty_min == 64U << 20, "  is 64 MiB");
+	ok(o.fuse && !strstr(o.fuse, "dirty_min"), "  and is not passed on (%s)",
+	   o.fuse ? o.fuse : "(null)");
+	is_int(mountopts_parse(&o, "dirty_min=0", &bad), 0, "dirty_min=0");
+	ok(o.dirty_min == 0, "  turns it off");
+	{
+		static const char *const dbad[] = {
+			"dirty_min=", "dirty_min=-1", "dirty_min=1T",
+			"dirty_min=12 ", "ro,dirty_min=x",
+		};
+		for (size_t i = 0; i < sizeof(dbad) / sizeof(dbad[0]); i++) {
+			bad = NULL;
+			is_int(mountopts_parse(&o, dbad[i], &bad), -EINVAL,
+			       "rejects '%s'", dbad[i]);
+			ok(bad && !strncmp(bad, "dirty_min=", 10),
+			   "  names the item (%s)", bad ? bad : "(null)");
+		}
+	}
+	ok(o.dirty_min == 0, "a rejected value leaves the old one");
+
 	/* audit_syslog[=SOCKET] */
 	ok(o.audit_syslog == NULL, "audit_syslog off by default");
 	is_int(mountopts_parse(&o, "audit_syslog", &bad), 0, "audit_syslog");

@@ -1,0 +1,92 @@
+/* t-bdi.c - finding our mount's device in /proc/self/mountinfo text. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../tap.h"
+#include "../../vaultfs/bdi.h"
+
+static const char info[] =
+	"22 1 259:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
+	"35 22 0:31 / /mnt/a rw,nosuid,nodev shared:7 - fuse.vaultfs vaultfs rw,user_id=0\n"
+	"36 22 0:32 / /mnt/b rw - fuse.gocryptfs /srv/b rw\n"
+	/* no optional fields */
+	"37 22 0:33 / /mnt/c rw - fuse.vaultfs vaultfs rw\n"
+	/* several optional fields */
+	"38 22 0:34 / /mnt/d rw shared:9 master:2 propagate_from:1 - fuse.vaultfs vaultfs rw\n"
+	/* escaped space, tab, newline and backslash */
+	"39 22 0:35 / /mnt/with\\040space\\011tab\\012nl\\134bs rw - fuse.vaultfs vaultfs rw\n"
+	/* mounted twice on one path: the later is on top */
+	"40 22 0:36 / /mnt/e rw - fuse.vaultfs vaultfs rw\n"
+	"41 40 0:37 / /mnt/e rw - fuse.vaultfs vaultfs rw\n"
+	/* damaged lines are skipped */
+	"42 22 0:38 / /mnt/f rw fuse.vaultfs vaultfs rw\n"
+	"43 22 x:39 / /mnt/g rw - fuse.vaultfs vaultfs rw\n"
+	"44 22 0:99999999999 / /mnt/h rw - fuse.vaultfs vaultfs rw\n"
+	"45 22 0:40 / /mnt/i rw -\n"
+	"46 22 0:41\n"
+	"47 22 0:42 / /mnt/j rw - fuse.vaultfs vaultfs rw";	/* no newline */
+
+static void found(const char *mp, const char *type, unsigned ma,
+		  unsigned mi)
+{
+	unsigned a = 1234, b = 1234;
+
+	is_int(bdi_find(info, mp, type, &a, &b), 0, "%s %s found", type, mp);
+	ok(a == ma && b == mi, "  device %u:%u (got %u:%u)", ma, mi, a, b);
+}
+
+static void missing(const char *mp, const char *type)
+{
+	unsigned a = 1234, b = 1234;
+
+	is_int(bdi_find(info, mp, type, &a, &b), -ENOENT,
+	       "no %s on '%s'", type, mp);
+	ok(a == 1234 && b == 1234, "  and nothing set");
+}
+
+int main(void)
+{
+	found("/mnt/a", "fuse.vaultfs", 0, 31);
+	found("/mnt/b", "fuse.gocryptfs", 0, 32);
+	found("/mnt/c", "fuse.vaultfs", 0, 33);
+	found("/mnt/d", "fuse.vaultfs", 0, 34);
+	found("/mnt/with space\ttab\nnl\\bs", "fuse.vaultfs", 0, 35);
+	found("/mnt/e", "fuse.vaultfs", 0, 37);
+	found("/mnt/j", "fuse.vaultfs", 0, 42);
+	found("/", "ext4", 259, 1);
+	missing("/mnt/b", "fuse.vaultfs");	/* another type */
+	missing("/mnt", "fuse.vaultfs");	/* a prefix */
+	missing("/mnt/a/", "fuse.vaultfs");
+	missing("/mnt/with space", "fuse.vaultfs");
+	missing("/mnt/with\\040space\\011tab\\012nl\\134bs", "fuse.vaultfs");
+	missing("/mnt/f", "fuse.vaultfs");
+	missing("/mnt/g", "fuse.vaultfs");
+	missing("/mnt/h", "fuse.vaultfs");
+	missing("/mnt/i", "fuse.vaultfs");
+	missing("/mnt/x", "fuse.vaultfs");
+	{
+		unsigned a, b;
+
+		is_int(bdi_find("", "/", "ext4", &a, &b), -ENOENT,
+		       "empty text: nothing");
+	}
+
+	/* bdi_reserve on something that is no vaultfs mount */
+	{
+		char dir[] = "/tmp/t-bdi.XXXXXX";
+		uint64_t got = 1;
+
+		ok(mkdtemp(dir) != NULL, "temporary directory");
+		is_int(bdi_reserve(dir, "fuse.vaultfs", 1 << 20, &got), -ENOENT,
+		       "bdi_reserve on a plain directory: -ENOENT");
+		ok(got == 0, "  and nothing reserved");
+		is_int(bdi_reserve("/nonexistent/t-bdi", "fuse.vaultfs", 1 << 20,
+				   &got), -ENOENT, "  on a missing path too");
+		rmdir(dir);
+	}
+	return done_testing();
+}
