@@ -30,6 +30,7 @@
 
 #include "../../keys/auditkey.h"
 #include "../../vaultfs/le.h"
+#include "tmpfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,29 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define OFF_CT 104
 #define WRITE_MAX 4096
 
-static char dir[] = "/tmp/fuzz-auditkey.XXXXXX";
-static char path[sizeof(dir) + 16];
-
-static void cleanup(void)
-{
-	unlink(path);
-	rmdir(dir);
-}
-
 static int setup(void)
 {
-	static int done;
-
-	if (done)
-		return done;
-	if (seal_init() < 0 || mkdtemp(dir) == NULL) {
-		done = -1;
-		return done;
-	}
-	snprintf(path, sizeof(path), "%s/auditor.key", dir);
-	atexit(cleanup);
-	done = 1;
-	return done;
+	return seal_init() < 0 ? -1 : tmp_setup("fuzz-auditkey", "auditor.key");
 }
 
 /* The verdict of man/vaultfs.5 on a file of n bytes. */
@@ -90,27 +71,16 @@ static int expect(const uint8_t *d, size_t n)
 	return 0;
 }
 
-static void write_key(const uint8_t *file, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		abort();
-	if (len > 0 && write(fd, file, len) != (ssize_t)len)
-		abort();
-	close(fd);
-}
-
 /* auditkey_load of file; sk and pk must be zero unless it returns 0. */
 static int load(const uint8_t *file, size_t len, uint8_t sk[32],
 		uint8_t pk[32])
 {
 	int r;
 
-	write_key(file, len);
+	tmp_write(file, len);
 	memset(sk, 0xaa, 32);
 	memset(pk, 0xaa, 32);
-	r = auditkey_load(path, PASS, strlen(PASS), sk, pk);
+	r = auditkey_load(tmp_path, PASS, strlen(PASS), sk, pk);
 	if (r != 0 && (!sodium_is_zero(sk, 32) || !sodium_is_zero(pk, 32)))
 		abort();
 	return r;

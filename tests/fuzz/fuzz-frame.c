@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../../vaultfs/container.h"
+#include "../../vaultfs/le.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,12 +31,6 @@ static void fixed_keys(uint8_t dek[SEAL_KEY_BYTES],
 		dek[i] = (uint8_t)(7 * i + 1);
 	for (size_t i = 0; i < CONTAINER_DOC_ID_BYTES; i++)
 		id[i] = (uint8_t)(0xA0 + i);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -91,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(slot + 20, 0, 4);
 		memset(slot + flen1, 0, SLOT_BYTES - flen1);
 		memcpy(ad, id, sizeof(id));
-		put64(ad + sizeof(id), INDEX);
+		le_put64(ad + sizeof(id), INDEX);
 		memcpy(ad + sizeof(id) + 8, slot, 24);
 		seal_encrypt(dek, ad, sizeof(ad), slot + CONTAINER_FRAME_HDR_BYTES,
 			     plen, slot + 24, slot + CONTAINER_FRAME_HDR_BYTES);

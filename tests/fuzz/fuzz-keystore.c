@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "../../keys/keystore.h"
+#include "../../vaultfs/le.h"
+#include "tmpfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,66 +35,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define OFF_BODY_CT 216
 #define BODY_CAP 3000
 
-static char dir[] = "/tmp/fuzz-keystore.XXXXXX";
-static char path[sizeof(dir) + 16];
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static void cleanup(void)
-{
-	unlink(path);
-	rmdir(dir);
-}
-
 static int setup(void)
 {
-	static int done;
-
-	if (done)
-		return done;
-	if (seal_init() < 0 || mkdtemp(dir) == NULL) {
-		done = -1;
-		return done;
-	}
-	snprintf(path, sizeof(path), "%s/%s", dir, KEYSTORE_FILE);
-	atexit(cleanup);
-	done = 1;
-	return done;
+	return seal_init() < 0 ? -1 : tmp_setup("fuzz-keystore", KEYSTORE_FILE);
 }
 
 /* Lower Argon2id costs the parser would accept; keep rejected values. */
 static void cheap_kdf(uint8_t *file)
 {
-	uint64_t ops = get64(file + OFF_KDF + 4), mem = get64(file + OFF_KDF + 12);
+	uint64_t ops = le_get64(file + OFF_KDF + 4), mem = le_get64(file + OFF_KDF + 12);
 
 	if (ops >= 1 && ops <= 64)
-		put64(file + OFF_KDF + 4, 1);
+		le_put64(file + OFF_KDF + 4, 1);
 	if (mem >= 8192 && mem <= (4ULL << 30))
-		put64(file + OFF_KDF + 12, 8192);
-}
-
-static void write_store(const uint8_t *file, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		abort();
-	if (len > 0 && write(fd, file, len) != (ssize_t)len)
-		abort();
-	close(fd);
+		le_put64(file + OFF_KDF + 12, 8192);
 }
 
 /* Seal the clear part and body from the input into a well-formed file. */
@@ -111,7 +67,7 @@ static size_t build(uint8_t *file, const uint8_t *in, size_t n, int mode)
 
 	file[CLEAR] = (mode & 2) ? 2 : 1;	/* slot count, LE u32 */
 	/* With parameters the parser refuses, any key will do. */
-	if (get64(file + OFF_KDF + 4) == 1 && get64(file + OFF_KDF + 12) == 8192)
+	if (le_get64(file + OFF_KDF + 4) == 1 && le_get64(file + OFF_KDF + 12) == 8192)
 		if (crypto_pwhash(key, 32, PASS, strlen(PASS), file + OFF_KDF + 20,
 				  1, 8192, crypto_pwhash_ALG_ARGON2ID13) != 0)
 			abort();
@@ -181,12 +137,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len >= CLEAR)
 			cheap_kdf(file);
 	}
-	write_store(file, len);
+	tmp_write(file, len);
 
-	r = keystore_peek_format(dir, &format);
+	r = keystore_peek_format(tmp_dir, &format);
 	if (r != 0 && r != -EBADMSG)
 		abort();
-	r = keystore_open(dir, PASS, strlen(PASS), &ks);
+	r = keystore_open(tmp_dir, PASS, strlen(PASS), &ks);
 	if (r == 0) {
 		if (ks == NULL)
 			abort();

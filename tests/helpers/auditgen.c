@@ -34,6 +34,7 @@
 #include "../../vaultfs/auditlog.h"
 #include "../../vaultfs/auditrec.h"
 #include "../../vaultfs/seal.h"
+#include "../../vaultfs/le.h"
 
 #define LINE_MAX_BYTES 16384
 
@@ -328,15 +329,6 @@ static size_t index_arg(const char *s)
 	return (size_t)i;
 }
 
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -350,7 +342,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "frames") == 0 && argc == 3) {
 		for (size_t i = 0; i < seg.n; i++)
 			printf("%zu %zu %zu %" PRIu64 "\n", i, seg.off[i],
-			       seg.flen[i], get64(seg.data + seg.off[i] + 4));
+			       seg.flen[i], le_get64(seg.data + seg.off[i] + 4));
 	} else if (strcmp(argv[1], "cut") == 0 && argc == 4) {
 		size_t i = index_arg(argv[3]);
 

@@ -50,6 +50,7 @@
 
 #include "../../vaultfs/container.h"
 #include "../../vaultfs/names.h"
+#include "../../vaultfs/le.h"
 
 #define MAX_PATHS 20000
 #define READ_PIECE 65536
@@ -206,12 +207,6 @@ static struct entry *pick(unsigned mask)
 
 /* ---- documents: where the frames are -------------------------------------- */
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 /* Chunk size from the clear part of header slot 0 (or 1), or 0. */
 static uint32_t doc_chunk_size(int fd)
 {
@@ -222,7 +217,7 @@ static uint32_t doc_chunk_size(int fd)
 
 		if (pread(fd, b, 4, (off_t)s * CONTAINER_HDR_SLOT_BYTES + 32) != 4)
 			continue;
-		cs = get32(b);
+		cs = le_get32(b);
 		if (container_chunk_size_valid(cs))
 			return cs;
 	}
@@ -255,7 +250,7 @@ static size_t doc_frames(int fd, off_t size, struct frame *out, size_t max)
 			if (pread(fd, h, sizeof(h), off) != (ssize_t)sizeof(h) ||
 			    memcmp(h, "VLTC", 4))
 				continue;
-			sealed = get32(h + 16);
+			sealed = le_get32(h + 16);
 			out[n].off = off;
 			out[n].len = sealed >= 32 && sealed + 48 <= slot ?
 				     sealed + 48 : 4096;

@@ -35,6 +35,7 @@
 #include "../../vaultfs/container.h"
 #include "../../vaultfs/names.h"
 #include "../../vaultfs/seal.h"
+#include "../../vaultfs/le.h"
 
 #define H_GEN 8
 #define H_BODY_NONCE 112
@@ -162,18 +163,6 @@ static int cmd_link(int argc, char **argv)
 	return 0;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static int cmd_header(int argc, char **argv)
 {
 	uint8_t page[CONTAINER_HDR_BYTES], body[CONTAINER_BODY_BYTES];
@@ -202,21 +191,21 @@ static int cmd_header(int argc, char **argv)
 	memcpy(page + CONTAINER_HDR_SLOT_BYTES * (1 - s),
 	       page + CONTAINER_HDR_SLOT_BYTES * s, CONTAINER_HDR_SLOT_BYTES);
 	memset(body, 0, sizeof(body));
-	put64(body, strtoull(argv[5], NULL, 0));
-	put32(body + 8, (uint32_t)strtoul(argv[6], NULL, 0));
+	le_put64(body, strtoull(argv[5], NULL, 0));
+	le_put32(body + 8, (uint32_t)strtoul(argv[6], NULL, 0));
 	for (nh = 0; nh < argc - 7 && 16 + 16 * nh + 16 <= (int)sizeof(body); nh++) {
 		unsigned long long first, count;
 
 		if (sscanf(argv[7 + nh], "%llu:%llu", &first, &count) != 2)
 			usage();
-		put64(body + 16 + 16 * nh, first);
-		put64(body + 24 + 16 * nh, count);
+		le_put64(body + 16 + 16 * nh, first);
+		le_put64(body + 24 + 16 * nh, count);
 	}
 	gen = (h.gen & ~1ULL) + 2;
 	for (s = 0; s < 2; s++) {
 		uint8_t *slot = page + s * CONTAINER_HDR_SLOT_BYTES;
 
-		put64(slot + H_GEN, gen + (uint64_t)s);
+		le_put64(slot + H_GEN, gen + (uint64_t)s);
 		/* the nonce is stored before the AD (the slot's first 140
 		 * bytes, nonce included) is authenticated */
 		seal_encrypt(dek, slot, H_BODY, body, sizeof(body),

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "../../vaultfs/container.h"
+#include "../../vaultfs/le.h"
 
 static _Noreturn void usage(void)
 {
@@ -260,16 +261,6 @@ static int cmd_append(int argc, char **argv)
 	return close(fd) < 0;
 }
 
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static int cmd_frames(int argc, char **argv)
 {
 	uint8_t blk[4096];
@@ -289,13 +280,13 @@ static int cmd_frames(int argc, char **argv)
 	     off += (off_t)sizeof(blk)) {
 		if (off == 0) {
 			if (!memcmp(blk, "VLTD", 4))
-				printf("H 0 %" PRIu64 "\n", get64(blk + 8));
+				printf("H 0 %" PRIu64 "\n", le_get64(blk + 8));
 			if (!memcmp(blk + 2048, "VLTD", 4))
 				printf("H 2048 %" PRIu64 "\n",
-				       get64(blk + 2048 + 8));
+				       le_get64(blk + 2048 + 8));
 		} else if (!memcmp(blk, "VLTC", 4)) {
 			printf("C %jd %" PRIu64 "\n", (intmax_t)off,
-			       get64(blk + 8));
+			       le_get64(blk + 8));
 		}
 	}
 	close(fd);

@@ -7,32 +7,10 @@
 
 #include "../../vaultfs/compress.h"
 #include "../tap.h"
+#include "../../vaultfs/le.h"
 
 static uint8_t dek[SEAL_KEY_BYTES], dek2[SEAL_KEY_BYTES];
 static uint8_t doc_id[CONTAINER_DOC_ID_BYTES], doc_id2[CONTAINER_DOC_ID_BYTES];
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 static bool hdr_equal(const struct container_header *a,
 		      const struct container_header *b, bool body)
@@ -81,13 +59,13 @@ static void craft_header(const struct container_header *h,
 	memset(out, 0, CONTAINER_HDR_SLOT_BYTES);
 	memcpy(out, "VLTD", 4);
 	out[4] = 1;
-	put64(out + 8, h->gen);
+	le_put64(out + 8, h->gen);
 	memcpy(out + 16, h->doc_id, 16);
-	put32(out + 32, h->chunk_size);
-	put32(out + 36, h->kek_version);
+	le_put32(out + 32, h->chunk_size);
+	le_put32(out + 36, h->kek_version);
 	memcpy(out + 40, h->wrapped_dek, CONTAINER_WRAPPED_DEK_BYTES);
 	randombytes_buf(out + 112, 24);
-	put32(out + 136, CONTAINER_BODY_BYTES + 16);
+	le_put32(out + 136, CONTAINER_BODY_BYTES + 16);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(out + 140, NULL, body,
 						   CONTAINER_BODY_BYTES, out,
 						   140, NULL, out + 112, dek);
@@ -97,11 +75,11 @@ static void body_of(const struct container_header *h,
 		    uint8_t body[CONTAINER_BODY_BYTES])
 {
 	memset(body, 0, CONTAINER_BODY_BYTES);
-	put64(body, h->size);
-	put32(body + 8, h->nholes);
+	le_put64(body, h->size);
+	le_put32(body + 8, h->nholes);
 	for (uint32_t i = 0; i < h->nholes; i++) {
-		put64(body + 16 + 16 * i, h->holes[i].first);
-		put64(body + 24 + 16 * i, h->holes[i].count);
+		le_put64(body + 16 + 16 * i, h->holes[i].first);
+		le_put64(body + 24 + 16 * i, h->holes[i].count);
 	}
 }
 
@@ -133,12 +111,12 @@ static void test_header_roundtrip(void)
 	is_int(container_header_seal(&h, dek, slot), 0, "header seal");
 	ok(memcmp(slot, "VLTD", 4) == 0, "header magic");
 	is_int(slot[4] | slot[5] << 8, 1, "header version 1");
-	ok(get64(slot + 8) == h.gen, "generation at 8");
+	ok(le_get64(slot + 8) == h.gen, "generation at 8");
 	ok(memcmp(slot + 16, doc_id, 16) == 0, "doc id at 16");
-	is_int(get32(slot + 32), 65536, "chunk size at 32");
-	is_int(get32(slot + 36), 7, "KEK version at 36");
+	is_int(le_get32(slot + 32), 65536, "chunk size at 32");
+	is_int(le_get32(slot + 36), 7, "KEK version at 36");
 	ok(memcmp(slot + 40, h.wrapped_dek, 72) == 0, "wrapped DEK at 40");
-	is_int(get32(slot + 136), CONTAINER_BODY_BYTES + 16, "body length");
+	is_int(le_get32(slot + 136), CONTAINER_BODY_BYTES + 16, "body length");
 	{
 		uint8_t zero[CONTAINER_HDR_SLOT_BYTES - 140 - 544] = { 0 };
 
@@ -149,9 +127,9 @@ static void test_header_roundtrip(void)
 		       body, NULL, NULL, slot + 140, CONTAINER_BODY_BYTES + 16,
 		       slot, 140, slot + 112, dek), 0,
 	       "body opens independently with AD = bytes 0..139");
-	ok(get64(body) == h.size && get32(body + 8) == 2 &&
-	   get64(body + 16) == 3 && get64(body + 24) == 4 &&
-	   get64(body + 32) == 20 && get64(body + 40) == 81,
+	ok(le_get64(body) == h.size && le_get32(body + 8) == 2 &&
+	   le_get64(body + 16) == 3 && le_get64(body + 24) == 4 &&
+	   le_get64(body + 32) == 20 && le_get64(body + 40) == 81,
 	   "body plaintext layout");
 
 	is_int(container_header_parse(slot, &p), 0, "header parse");
@@ -224,10 +202,10 @@ static void test_header_tamper(void)
 	t[2047] = 1;
 	is_int(container_header_parse(t, &p), -EBADMSG, "nonzero tail");
 	memcpy(t, slot, sizeof(t));
-	put32(t + 32, 4097);
+	le_put32(t + 32, 4097);
 	is_int(container_header_parse(t, &p), -EBADMSG, "bad chunk size");
 	memcpy(t, slot, sizeof(t));
-	put32(t + 136, 100);
+	le_put32(t + 136, 100);
 	is_int(container_header_parse(t, &p), -EBADMSG, "bad body length");
 	memcpy(t, slot, sizeof(t));
 	t[6] = 1;
@@ -280,17 +258,17 @@ static void test_header_body(void)
 
 	sample_header(&h);
 	body_of(&h, body);
-	put32(body + 12, 1);
+	le_put32(body + 12, 1);
 	craft_header(&h, body, slot);
 	is_int(container_header_open(slot, dek, &p), -EBADMSG,
 	       "body: reserved nonzero");
 	body_of(&h, body);
-	put64(body + 16 + 16 * 5, 1);
+	le_put64(body + 16 + 16 * 5, 1);
 	craft_header(&h, body, slot);
 	is_int(container_header_open(slot, dek, &p), -EBADMSG,
 	       "body: unused hole entry nonzero");
 	body_of(&h, body);
-	put32(body + 8, CONTAINER_MAX_HOLES + 1);
+	le_put32(body + 8, CONTAINER_MAX_HOLES + 1);
 	craft_header(&h, body, slot);
 	is_int(container_header_open(slot, dek, &p), -EBADMSG,
 	       "body: nholes > max");
@@ -321,11 +299,11 @@ static size_t craft_frame(uint8_t *slot, uint64_t index, uint64_t gen,
 
 	memset(slot, 0, 48);
 	memcpy(slot, "VLTC", 4);
-	put64(slot + 8, gen);
-	put32(slot + 16, (uint32_t)(plain_len + 16));
+	le_put64(slot + 8, gen);
+	le_put32(slot + 16, (uint32_t)(plain_len + 16));
 	randombytes_buf(slot + 24, 24);
 	memcpy(ad, doc_id, 16);
-	put64(ad + 16, index);
+	le_put64(ad + 16, index);
 	memcpy(ad + 24, slot, 24);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(slot + 48, NULL, plain,
 						   plain_len, ad, 48, NULL,
@@ -454,7 +432,7 @@ static void test_frame_tamper(uint32_t cs, size_t step)
 	is_int(container_frame_open(dek2, doc_id, 5, cs, slot, sb, out, &len,
 				    &gen), -EBADMSG, "wrong DEK");
 	memcpy(t, slot, sb);
-	put64(t + 8, 78);
+	le_put64(t + 8, 78);
 	is_int(container_frame_peek(t, sb, &gen), 0, "changed gen peeks");
 	is_int(container_frame_open(dek, doc_id, 5, cs, t, sb, out, &len,
 				    &gen), -EBADMSG, "changed generation");
@@ -471,13 +449,13 @@ static void test_frame_tamper(uint32_t cs, size_t step)
 	is_int(container_frame_open(dek, doc_id, 5, cs, t, sb, out, &len,
 				    &gen), -ENOENT, "open empty slot");
 	memcpy(t, slot, 48);
-	put32(t + 16, (uint32_t)(sb - 48 + 4096));
+	le_put32(t + 16, (uint32_t)(sb - 48 + 4096));
 	is_int(container_frame_peek(t, sb, &gen), -EBADMSG,
 	       "sealed length beyond slot");
-	put32(t + 16, 16);
+	le_put32(t + 16, 16);
 	is_int(container_frame_peek(t, sb, &gen), -EBADMSG,
 	       "sealed length below inner header + tag");
-	put32(t + 16, 4096);
+	le_put32(t + 16, 4096);
 	is_int(container_frame_peek(t, sb, &gen), -EBADMSG,
 	       "frame not a multiple of 4096");
 	memcpy(t, slot, 48);
@@ -522,46 +500,46 @@ static void test_frame_inner(void)
 	} while (0)
 
 	INNER("raw 10 bytes (independent encoder)", 0, {
-		put32(plain + 4, 10); put32(plain + 8, 10);
+		le_put32(plain + 4, 10); le_put32(plain + 8, 10);
 		memcpy(plain + 16, text, 10); });
 	ok(len == 10 && gen == 5 && memcmp(out, text, 10) == 0,
 	   "crafted frame decodes");
 	INNER("unknown flag", -EBADMSG, {
-		plain[0] = 2; put32(plain + 4, 10); put32(plain + 8, 10); });
+		plain[0] = 2; le_put32(plain + 4, 10); le_put32(plain + 8, 10); });
 	INNER("reserved byte 1", -EBADMSG, {
-		plain[1] = 1; put32(plain + 4, 10); put32(plain + 8, 10); });
+		plain[1] = 1; le_put32(plain + 4, 10); le_put32(plain + 8, 10); });
 	INNER("reserved word 12", -EBADMSG, {
-		put32(plain + 12, 1); put32(plain + 4, 10);
-		put32(plain + 8, 10); });
+		le_put32(plain + 12, 1); le_put32(plain + 4, 10);
+		le_put32(plain + 8, 10); });
 	INNER("data length > chunk size", -EBADMSG, {
-		put32(plain + 4, cs + 1); put32(plain + 8, 10); });
+		le_put32(plain + 4, cs + 1); le_put32(plain + 8, 10); });
 	INNER("payload length past the frame", -EBADMSG, {
-		put32(plain + 4, 10); put32(plain + 8, (uint32_t)plen); });
+		le_put32(plain + 4, 10); le_put32(plain + 8, (uint32_t)plen); });
 	INNER("raw payload length != data length", -EBADMSG, {
-		put32(plain + 4, 10); put32(plain + 8, 11); });
+		le_put32(plain + 4, 10); le_put32(plain + 8, 11); });
 	INNER("nonzero padding", -EBADMSG, {
-		put32(plain + 4, 10); put32(plain + 8, 10);
+		le_put32(plain + 4, 10); le_put32(plain + 8, 10);
 		plain[plen - 1] = 1; });
 	INNER("compressed flag on non-zstd data", -EBADMSG, {
-		plain[0] = 1; put32(plain + 4, 10); put32(plain + 8, 10);
+		plain[0] = 1; le_put32(plain + 4, 10); le_put32(plain + 8, 10);
 		memcpy(plain + 16, text, 10); });
 	if (compress_chunk(3, text, cs, plain + 16, plen - 16, &clen) == 0) {
 		uint8_t *z = malloc(clen);
 
 		memcpy(z, plain + 16, clen);
 		INNER("valid zstd frame", 0, {
-			plain[0] = 1; put32(plain + 4, cs);
-			put32(plain + 8, (uint32_t)clen);
+			plain[0] = 1; le_put32(plain + 4, cs);
+			le_put32(plain + 8, (uint32_t)clen);
 			memcpy(plain + 16, z, clen); });
 		ok(len == cs && memcmp(out, text, cs) == 0,
 		   "crafted compressed frame decodes");
 		INNER("zstd size != data length", -EBADMSG, {
-			plain[0] = 1; put32(plain + 4, cs - 1);
-			put32(plain + 8, (uint32_t)clen);
+			plain[0] = 1; le_put32(plain + 4, cs - 1);
+			le_put32(plain + 8, (uint32_t)clen);
 			memcpy(plain + 16, z, clen); });
 		INNER("zstd frame truncated", -EBADMSG, {
-			plain[0] = 1; put32(plain + 4, cs);
-			put32(plain + 8, (uint32_t)clen - 1);
+			plain[0] = 1; le_put32(plain + 4, cs);
+			le_put32(plain + 8, (uint32_t)clen - 1);
 			memcpy(plain + 16, z, clen - 1); });
 		free(z);
 	} else {

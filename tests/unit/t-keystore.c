@@ -23,6 +23,7 @@
 
 #include "../tap.h"
 #include "../../keys/keystore.h"
+#include "../../vaultfs/le.h"
 
 #define PASS "correct horse battery staple"
 
@@ -40,29 +41,6 @@
 
 static char dir[] = "/tmp/t-keystore.XXXXXX";
 static char path[256];
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 static size_t slurp(uint8_t *buf, size_t cap)
 {
@@ -184,9 +162,9 @@ static void future_format(const uint8_t *orig, size_t len)
 
 	/* Format 2 with absurd KDF parameters: refused before any KDF. */
 	memcpy(buf, orig, len);
-	put32(buf + OFF_FORMAT, KEYSTORE_FORMAT + 1);
-	put64(buf + OFF_KDF + 4, UINT64_MAX);
-	put64(buf + OFF_KDF + 12, UINT64_MAX);
+	le_put32(buf + OFF_FORMAT, KEYSTORE_FORMAT + 1);
+	le_put64(buf + OFF_KDF + 4, UINT64_MAX);
+	le_put64(buf + OFF_KDF + 12, UINT64_MAX);
 	spit(buf, len);
 	is_int(try_open(&ks), -EPROTONOSUPPORT, "future format refused");
 	ok(ks == NULL, "no key store for a future format");
@@ -198,23 +176,23 @@ static void future_format(const uint8_t *orig, size_t len)
 
 	/* Absurd KDF parameters in a current-format file. */
 	memcpy(buf, orig, len);
-	put64(buf + OFF_KDF + 12, 8ULL << 30);
+	le_put64(buf + OFF_KDF + 12, 8ULL << 30);
 	spit(buf, len);
 	is_int(try_open(&ks), -EBADMSG, "memlimit 8 GiB refused");
 	memcpy(buf, orig, len);
-	put64(buf + OFF_KDF + 12, 1024);
+	le_put64(buf + OFF_KDF + 12, 1024);
 	spit(buf, len);
 	is_int(try_open(&ks), -EBADMSG, "memlimit 1 KiB refused");
 	memcpy(buf, orig, len);
-	put64(buf + OFF_KDF + 4, 0);
+	le_put64(buf + OFF_KDF + 4, 0);
 	spit(buf, len);
 	is_int(try_open(&ks), -EBADMSG, "opslimit 0 refused");
 	memcpy(buf, orig, len);
-	put64(buf + OFF_KDF + 4, 1ULL << 40);
+	le_put64(buf + OFF_KDF + 4, 1ULL << 40);
 	spit(buf, len);
 	is_int(try_open(&ks), -EBADMSG, "opslimit 2^40 refused");
 	memcpy(buf, orig, len);
-	put32(buf + OFF_KDF, 1);	/* Argon2i */
+	le_put32(buf + OFF_KDF, 1);	/* Argon2i */
 	spit(buf, len);
 	is_int(try_open(&ks), -EBADMSG, "other KDF algorithm refused");
 	spit(orig, len);
@@ -232,11 +210,11 @@ static size_t reseal(const uint8_t *orig, size_t len, body_edit edit,
 {
 	uint8_t buf[4096], key[32], master[32], body[4096];
 	unsigned long long mlen;
-	size_t plen, ctlen = get32(orig + OFF_BODY_LEN);
+	size_t plen, ctlen = le_get32(orig + OFF_BODY_LEN);
 
 	if (crypto_pwhash(key, 32, PASS, strlen(PASS), orig + OFF_SALT,
-			  get64(orig + OFF_KDF + 4),
-			  (size_t)get64(orig + OFF_KDF + 12),
+			  le_get64(orig + OFF_KDF + 4),
+			  (size_t)le_get64(orig + OFF_KDF + 12),
 			  crypto_pwhash_ALG_ARGON2ID13) != 0 ||
 	    crypto_aead_xchacha20poly1305_ietf_decrypt(master, &mlen, NULL,
 			orig + OFF_SLOT + 24, 48, orig, CLEAR,
@@ -249,7 +227,7 @@ static size_t reseal(const uint8_t *orig, size_t len, body_edit edit,
 	}
 	plen = edit(body, (size_t)mlen);
 	memcpy(buf, orig, OFF_BODY_CT);
-	put32(buf + OFF_BODY_LEN, (uint32_t)(plen + 16));
+	le_put32(buf + OFF_BODY_LEN, (uint32_t)(plen + 16));
 	randombytes_buf(buf + OFF_BODY, 24);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(buf + OFF_BODY_CT, NULL,
 			body, plen, buf, CLEAR, NULL, buf + OFF_BODY, master);
@@ -267,28 +245,28 @@ static size_t reseal(const uint8_t *orig, size_t len, body_edit edit,
 #define B_KEK(i) (40 + 45 * (i))
 
 static size_t e_identity(uint8_t *b, size_t n) { (void)b; return n; }
-static size_t e_count0(uint8_t *b, size_t n) { put32(b + B_COUNT, 0); return 40; }
+static size_t e_count0(uint8_t *b, size_t n) { le_put32(b + B_COUNT, 0); return 40; }
 static size_t e_count_big(uint8_t *b, size_t n)
 {
-	put32(b + B_COUNT, KEYSTORE_MAX_KEKS + 1);
+	le_put32(b + B_COUNT, KEYSTORE_MAX_KEKS + 1);
 	return n;
 }
 static size_t e_count_mismatch(uint8_t *b, size_t n)
 {
-	put32(b + B_COUNT, 2);
+	le_put32(b + B_COUNT, 2);
 	return n;
 }
 static size_t e_trailing(uint8_t *b, size_t n) { b[n] = 0; return n + 1; }
 static size_t e_short(uint8_t *b, size_t n) { return n - 1; }
 static size_t e_version0(uint8_t *b, size_t n)
 {
-	put32(b + B_KEK(0), 0);
-	put32(b + B_ACTIVE, 0);
+	le_put32(b + B_KEK(0), 0);
+	le_put32(b + B_ACTIVE, 0);
 	return n;
 }
 static size_t e_active_mismatch(uint8_t *b, size_t n)
 {
-	put32(b + B_ACTIVE, 2);
+	le_put32(b + B_ACTIVE, 2);
 	return n;
 }
 static size_t e_bad_state(uint8_t *b, size_t n) { b[B_KEK(0) + 12] = 4; return n; }
@@ -301,9 +279,9 @@ static size_t e_no_active(uint8_t *b, size_t n)
 static size_t add_kek(uint8_t *b, size_t n, uint32_t version, uint8_t state)
 {
 	memcpy(b + n, b + B_KEK(0), 45);
-	put32(b + n, version);
+	le_put32(b + n, version);
 	b[n + 12] = state;
-	put32(b + B_COUNT, get32(b + B_COUNT) + 1);
+	le_put32(b + B_COUNT, le_get32(b + B_COUNT) + 1);
 	return n + 45;
 }
 static size_t e_two_active(uint8_t *b, size_t n)
@@ -328,8 +306,8 @@ static size_t e_rotated(uint8_t *b, size_t n)
 	memset(b + B_KEK(1) + 13, 0x22, 32);
 	n = add_kek(b, n, 3, KEYSTORE_KEK_ACTIVE);
 	memset(b + B_KEK(2) + 13, 0x33, 32);
-	put64(b + B_KEK(2) + 4, 1234567);
-	put32(b + B_ACTIVE, 3);
+	le_put64(b + B_KEK(2) + 4, 1234567);
+	le_put32(b + B_ACTIVE, 3);
 	return n;
 }
 
@@ -398,7 +376,7 @@ static void rotated_store(const uint8_t *orig, size_t len)
 	/* A DEK wrapped under the retiring v2, by the documented format. */
 	memset(k2, 0x22, sizeof(k2));
 	memcpy(ad, doc, 16);
-	put32(ad + 16, 2);
+	le_put32(ad + 16, 2);
 	randombytes_buf(wrapped, 24);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(wrapped + 24, NULL, dek, 32,
 			ad, 20, NULL, wrapped, k2);
@@ -476,8 +454,8 @@ static int master_of(const uint8_t *file, const char *pass, uint8_t m[32])
 	int r;
 
 	if (crypto_pwhash(key, 32, pass, strlen(pass), file + OFF_SALT,
-			  get64(file + OFF_KDF + 4),
-			  (size_t)get64(file + OFF_KDF + 12),
+			  le_get64(file + OFF_KDF + 4),
+			  (size_t)le_get64(file + OFF_KDF + 12),
 			  crypto_pwhash_ALG_ARGON2ID13) != 0)
 		return -1;
 	r = crypto_aead_xchacha20poly1305_ietf_decrypt(m, &mlen, NULL,
@@ -493,7 +471,7 @@ static size_t body_of(const uint8_t *file, const uint8_t m[32], uint8_t *body)
 	unsigned long long mlen;
 
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(body, &mlen, NULL,
-			file + OFF_BODY_CT, get32(file + OFF_BODY_LEN), file,
+			file + OFF_BODY_CT, le_get32(file + OFF_BODY_LEN), file,
 			CLEAR, file + OFF_BODY, m) != 0)
 		return 0;
 	return (size_t)mlen;
@@ -555,7 +533,7 @@ static void test_passwd(void)
 	is_int(keystore_change_passphrase(ks, dir, PASS, strlen(PASS), &kdf),
 	       0, "change back with an explicit preset");
 	l2 = slurp(after, sizeof(after));
-	is_int(get64(after + OFF_KDF + 4), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	is_int(le_get64(after + OFF_KDF + 4), crypto_pwhash_OPSLIMIT_INTERACTIVE,
 	       "preset opslimit recorded");
 	kdf = (enum keystore_kdf)99;
 	is_int(keystore_change_passphrase(ks, dir, PASS, strlen(PASS), &kdf),
@@ -573,15 +551,15 @@ static void test_passwd(void)
 static uint32_t rot_target, rot_flags;
 static size_t e_rot_trailer(uint8_t *b, size_t n)
 {
-	put32(b + n, rot_target);
-	put32(b + n + 4, rot_flags);
-	put64(b + n + 8, 1700000000);
+	le_put32(b + n, rot_target);
+	le_put32(b + n + 4, rot_flags);
+	le_put64(b + n + 8, 1700000000);
 	return n + 16;
 }
 static size_t e_rot_short(uint8_t *b, size_t n)
 {
-	put32(b + n, 1);
-	put32(b + n + 4, 0);
+	le_put32(b + n, 1);
+	le_put32(b + n + 4, 0);
 	return n + 8;
 }
 
@@ -625,7 +603,7 @@ static size_t e_full(uint8_t *b, size_t n)
 	for (uint32_t v = 2; v <= KEYSTORE_MAX_KEKS; v++)
 		n = add_kek(b, n, v, v == KEYSTORE_MAX_KEKS ?
 			    KEYSTORE_KEK_ACTIVE : KEYSTORE_KEK_RETIRING);
-	put32(b + B_ACTIVE, KEYSTORE_MAX_KEKS);
+	le_put32(b + B_ACTIVE, KEYSTORE_MAX_KEKS);
 	return n;
 }
 
@@ -662,7 +640,7 @@ static void test_rotation(const uint8_t *orig, size_t len)
 	is_int(l, 216 + 40 + 2 * 45 + 16 + 16, "file holds the 16-byte record");
 	ok(master_of(file, PASS, m) == 0 &&
 	   (bl = body_of(file, m, body)) == 40 + 2 * 45 + 16 &&
-	   get32(body + 40 + 90) == 2 && get32(body + 40 + 90 + 4) == 0,
+	   le_get32(body + 40 + 90) == 2 && le_get32(body + 40 + 90 + 4) == 0,
 	   "record by the documented format: target 2, flags 0");
 	is_int(keystore_open(dir, PASS, strlen(PASS), &k2), 0,
 	       "a reader opens the store mid-rotation");
@@ -680,7 +658,7 @@ static void test_rotation(const uint8_t *orig, size_t len)
 		uint8_t ad[20], k1[32];
 
 		memcpy(ad, doc, 16);
-		put32(ad + 16, 1);
+		le_put32(ad + 16, 1);
 		memcpy(k1, body + 40 + 13, 32);	/* KEK 1 from the body */
 		randombytes_buf(wrapped, 24);
 		crypto_aead_xchacha20poly1305_ietf_encrypt(wrapped + 24, NULL,
@@ -845,10 +823,10 @@ int main(void)
 	   "passphrase not in the file");
 	ok(memmem(orig, len, name_key, 32) == NULL, "name key not in the file");
 	is_mem(orig, "VAULTFSK", 8, "magic");
-	is_int(get32(orig + OFF_KDF), 2, "Argon2id13 recorded");
-	is_int(get64(orig + OFF_KDF + 4), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	is_int(le_get32(orig + OFF_KDF), 2, "Argon2id13 recorded");
+	is_int(le_get64(orig + OFF_KDF + 4), crypto_pwhash_OPSLIMIT_INTERACTIVE,
 	       "opslimit recorded");
-	is_int(get64(orig + OFF_KDF + 12), crypto_pwhash_MEMLIMIT_INTERACTIVE,
+	is_int(le_get64(orig + OFF_KDF + 12), crypto_pwhash_MEMLIMIT_INTERACTIVE,
 	       "memlimit recorded");
 	is_int(keystore_peek_format(dir, &fmt), 0, "peek format");
 	is_int(fmt, 1, "peeked format 1");
