@@ -5,6 +5,24 @@
 #include "../tap.h"
 #include "../../vaultfs/mountopts.h"
 
+/* Each of the n lists is refused, and the message names its bad item,
+ * which starts with key. */
+static void rejects(struct mount_opts *o, const char *const *lists, size_t n,
+		    const char *key)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *bad = NULL;
+
+		is_int(mountopts_parse(o, lists[i], &bad), -EINVAL,
+		       "rejects '%.40s'", lists[i]);
+		ok(bad && !strncmp(bad, key, strlen(key)),
+		   "  names the item (%.40s)", bad ? bad : "(null)");
+	}
+}
+
+#define REJECTS(o, lists, key) \
+	rejects((o), (lists), sizeof(lists) / sizeof((lists)[0]), (key))
+
 int main(void)
 {
 	struct mount_opts o;
@@ -32,13 +50,7 @@ int main(void)
 		"cache_timeout=", "cache_timeout=-1", "cache_timeout=1e9",
 		"cache_timeout=nan", "cache_timeout=3x", "ro,cache_timeout=abc",
 	};
-	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
-		bad = NULL;
-		is_int(mountopts_parse(&o, bads[i], &bad), -EINVAL,
-		       "rejects '%s'", bads[i]);
-		ok(bad && !strncmp(bad, "cache_timeout=", 14),
-		   "  names the item (%s)", bad ? bad : "(null)");
-	}
+	REJECTS(&o, bads, "cache_timeout=");
 	ok(o.timeout == 2.5, "a rejected value leaves the old one");
 
 	/* dirty_min=SIZE */
@@ -55,13 +67,7 @@ int main(void)
 			"dirty_min=", "dirty_min=-1", "dirty_min=1T",
 			"dirty_min=12 ", "ro,dirty_min=x",
 		};
-		for (size_t i = 0; i < sizeof(dbad) / sizeof(dbad[0]); i++) {
-			bad = NULL;
-			is_int(mountopts_parse(&o, dbad[i], &bad), -EINVAL,
-			       "rejects '%s'", dbad[i]);
-			ok(bad && !strncmp(bad, "dirty_min=", 10),
-			   "  names the item (%s)", bad ? bad : "(null)");
-		}
+		REJECTS(&o, dbad, "dirty_min=");
 	}
 	ok(o.dirty_min == 0, "a rejected value leaves the old one");
 
@@ -83,14 +89,8 @@ int main(void)
 			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 			"/long-enough-not-to-fit-sun_path",
 		};
-		for (size_t i = 0; i < sizeof(sbad) / sizeof(sbad[0]); i++) {
-			bad = NULL;
-			is_int(mountopts_parse(&o, sbad[i], &bad), -EINVAL,
-			       "rejects '%.30s' (empty, relative, too long)",
-			       sbad[i]);
-			ok(bad && !strncmp(bad, "audit_syslog=", 13),
-			   "  names the item");
-		}
+		/* empty, relative, too long */
+		REJECTS(&o, sbad, "audit_syslog=");
 	}
 	ok(!strcmp(o.audit_syslog, "/run/x/log.sock"), "  and keeps the old one");
 	mountopts_release(&o);
