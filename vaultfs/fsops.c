@@ -1144,6 +1144,16 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	conn->max_write = 1U << 20;
 	conn->max_readahead = 1U << 20;
+	/*
+	 * Twice the kernel's 12 background requests (writeback, readahead):
+	 * the daemon's threads then find the next write waiting instead of
+	 * sleeping for it.  20000 random 4 KiB writes and an fsync took
+	 * 1.11-1.19 s against 1.20-1.33 s, with 15% less daemon CPU; other
+	 * workloads did not change (32 made rm -rf slower).  The kernel caps
+	 * it for mounts by other users than root (max_user_bgreq).
+	 */
+	conn->max_background = 24;
+	conn->congestion_threshold = 18;
 }
 
 static void op_destroy(void *userdata)
