@@ -55,6 +55,7 @@ struct doc {
 	bool no_punch;			/* file system cannot punch holes */
 	bool quiet;			/* doc_reencrypt: expected fallbacks */
 	uint64_t file_end;		/* backing file size as we know it */
+	uint64_t unkicked;		/* bytes written since the last kick */
 	uint64_t ra_next;		/* chunk a sequential reader reads next */
 	uint64_t ra_done;		/* readahead asked for up to here */
 
@@ -553,6 +554,25 @@ static int target_slot(struct doc *d, uint64_t index,
 	return flush_punches(d);
 }
 
+/*
+ * Every KICK_BYTES written, start the backing file system writing what is
+ * dirty, without waiting.  Otherwise it waits for its background limit
+ * (gigabytes) or our next fsync, and a large file's fsync then writes it
+ * all while the CPUs idle.  Sequential write of 256 MiB: 0.43-0.45 s
+ * instead of 0.55-0.58 s (4 MiB apart: no gain).  Errors surface at the
+ * next fdatasync, which this does not consume.
+ */
+#define KICK_BYTES (1U << 20)
+
+static void kick_writeback(struct doc *d, size_t n)
+{
+	d->unkicked += n;
+	if (d->unkicked < KICK_BYTES)
+		return;
+	d->unkicked = 0;
+	(void)sync_file_range(d->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 /* Write the sealed frame of a new version into slot s; update st. */
 static int write_sealed(struct doc *d, uint64_t index, const uint8_t *frame,
 			size_t flen, struct chunk_state *st, int s)
@@ -561,6 +581,8 @@ static int write_sealed(struct doc *d, uint64_t index, const uint8_t *frame,
 	int r;
 
 	r = pwrite_full(d->fd, frame, flen, (off_t)off);
+	if (r == 0)
+		kick_writeback(d, flen);
 	/* Even a failed write may have left part of a frame there. */
 	st->present |= 1u << s;
 	st->gen = gen;
