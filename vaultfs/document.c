@@ -558,8 +558,8 @@ static int target_slot(struct doc *d, uint64_t index,
  * Every KICK_BYTES written, start the backing file system writing what is
  * dirty, without waiting.  Otherwise it waits for its background limit
  * (gigabytes) or our next fsync, and a large file's fsync then writes it
- * all while the CPUs idle.  Sequential write of 256 MiB: 0.43-0.45 s
- * instead of 0.55-0.58 s (4 MiB apart: no gain).  Errors surface at the
+ * all while the CPUs idle.  Sequential write of 256 MiB: 0.44-0.46 s
+ * instead of 0.57-0.58 s (4 MiB apart: no gain).  Errors surface at the
  * next fdatasync, which this does not consume.
  */
 #define KICK_BYTES (1U << 20)
