@@ -1142,6 +1142,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS |
+			       (conn->capable & FUSE_CAP_READDIRPLUS_AUTO);
 	conn->max_write = 1U << 20;
 	conn->max_readahead = 1U << 20;
 	/*
@@ -2202,14 +2205,62 @@ static void prefetch_header(struct fsops *fs, int dfd, const char *backing)
 	close(fd);
 }
 
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
-		       off_t offset, struct fuse_file_info *fi)
+/*
+ * Start reading the headers of the next regular entries of d (at most
+ * PREFETCH_AHEAD) and go back: readdirplus stats each entry at once, and
+ * one synchronous header read after another costs more than the round
+ * trips it saves (ls -lR of 5000 files: 0.54 s without, 0.22-0.25 s
+ * with, 0.32 s with plain READDIR).
+ */
+#define PREFETCH_AHEAD 64
+
+static void prefetch_ahead(struct fsops *fs, struct dirhandle *d)
+{
+	long pos = telldir(d->dp);
+	struct dirent *de;
+
+	if (pos < 0)
+		return;
+	for (int n = 0; n < PREFETCH_AHEAD && (de = readdir(d->dp)); n++)
+		if (de->d_type == DT_REG)
+			prefetch_header(fs, dirfd(d->dp), de->d_name);
+	seekdir(d->dp, pos);
+}
+
+/*
+ * Entry name for backing entry de of dir into e: with its attributes and
+ * a lookup reference (e->ino != 0) when attrs, else (or when that fails)
+ * only its inode number and type, which the kernel takes as a plain entry.
+ */
+static void dir_entry(struct fsops *fs, fuse_req_t req, struct inode *dir,
+		      const struct stat *dirst, const struct dirent *de,
+		      const char *name, bool attrs, struct fuse_entry_param *e)
+{
+	if (!attrs || do_lookup(fs, req, dir, dirst, name, de->d_name, e) < 0) {
+		memset(e, 0, sizeof(*e));
+		e->attr.st_ino = de->d_ino;
+		e->attr.st_mode = (mode_t)de->d_type << 12;
+	}
+}
+
+/*
+ * READDIR and READDIRPLUS.  Plus gives each entry's attributes and a
+ * lookup reference, saving the LOOKUP (and GETATTR) a later stat, open
+ * or unlink would send; only for a caller who may search dir, as a
+ * lookup would check (others get the plus format without attributes).
+ * 5000 files, plus against plain: rm -rf 0.71-0.78 s against 0.80-0.86,
+ * find | cat 0.78-0.83 against 0.87-0.95.
+ */
+static void readdir_fill(fuse_req_t req, size_t size, off_t offset,
+			 struct fuse_file_info *fi, bool plus)
 {
 	struct fsops *fs = fs_of(req);
 	struct dirhandle *d = (struct dirhandle *)(uintptr_t)fi->fh;
 	struct inode *dir = d->inode;
 	uint8_t id[NAMES_DIRID_BYTES];
 	char name[NAMES_PLAIN_MAX + 1];
+	struct stat dirst = { 0 };
+	bool attrs = false;	/* plus, and the caller may search dir */
 	char *buf, *p;
 	size_t rem = size;
 	int r = dir_id(req, dir, id);
@@ -2217,6 +2268,14 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	if (r < 0) {
 		fuse_reply_err(req, kerr(r));
 		return;
+	}
+	if (plus) {
+		struct cred cr;
+
+		cred_init(&cr, req);
+		attrs = fstat(dir->fd, &dirst) == 0 &&
+			perm_check(CRED(&cr, &dirst), &dirst, PERM_X) == 0;
+		cred_release(&cr);
 	}
 	buf = malloc(size);
 	if (!buf) {
@@ -2228,9 +2287,12 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		d->entry = NULL;
 		d->offset = offset;
 	}
+	if (attrs && !d->entry)
+		prefetch_ahead(fs, d);
 	p = buf;
 	for (;;) {
-		struct stat st;
+		struct fuse_entry_param e;
+		bool dot;
 		size_t need;
 
 		if (!d->entry) {
@@ -2244,8 +2306,9 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 				break;
 			}
 		}
-		if (!strcmp(d->entry->d_name, ".") ||
-		    !strcmp(d->entry->d_name, "..")) {
+		dot = !strcmp(d->entry->d_name, ".") ||
+		      !strcmp(d->entry->d_name, "..");
+		if (dot) {
 			strcpy(name, d->entry->d_name);
 		} else if ((r = entry_name(fs, dir, dirfd(d->dp), id,
 					   d->entry->d_name, name)) < 0) {
@@ -2256,16 +2319,21 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			d->entry = NULL;
 			continue;
 		}
-		memset(&st, 0, sizeof(st));
-		st.st_ino = d->entry->d_ino;
-		st.st_mode = (mode_t)d->entry->d_type << 12;
-		need = fuse_add_direntry(req, p, rem, name, &st,
-					 d->entry->d_off);
-		if (need > rem)
+		dir_entry(fs, req, dir, &dirst, d->entry, name, attrs && !dot,
+			  &e);
+		need = plus ? fuse_add_direntry_plus(req, p, rem, name, &e,
+						     d->entry->d_off) :
+			      fuse_add_direntry(req, p, rem, name, &e.attr,
+						d->entry->d_off);
+		if (need > rem) {
+			/* not sent: the kernel takes no reference */
+			if (e.ino != 0)
+				inode_forget(fs, inode_of(req, e.ino), 1);
 			break;
+		}
 		p += need;
 		rem -= need;
-		if (d->entry->d_type == DT_REG)
+		if (!attrs && d->entry->d_type == DT_REG)
 			prefetch_header(fs, dirfd(d->dp), d->entry->d_name);
 		d->offset = d->entry->d_off;
 		d->entry = NULL;
@@ -2277,6 +2345,20 @@ out:
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t offset, struct fuse_file_info *fi)
+{
+	(void)ino;
+	readdir_fill(req, size, offset, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t offset, struct fuse_file_info *fi)
+{
+	(void)ino;
+	readdir_fill(req, size, offset, fi, true);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
@@ -2914,6 +2996,7 @@ static const struct fuse_lowlevel_ops ops = {
 	.fsync = op_fsync,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
 	.releasedir = op_releasedir,
 	.fsyncdir = op_fsyncdir,
 	.statfs = op_statfs,
