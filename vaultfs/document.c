@@ -100,19 +100,43 @@ static void read_ahead(struct doc *d, uint64_t index, int slot, size_t flen);
  * Read both header slots; the authenticated one with the highest
  * generation wins.  dek receives its DEK.
  */
+/*
+ * No readahead by the kernel on a backing document: it would also read,
+ * and fill with zeros, the other (usually empty) slot of every chunk; we
+ * read ahead ourselves (read_ahead()).  Before the first read of each
+ * descriptor: a header read with normal readahead left a mark that made a
+ * later read of the document start the device's readahead (8 MiB windows
+ * here), which then zeroed holes for seconds.
+ */
+static void no_kernel_readahead(int fd)
+{
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+}
+
+/* Both header slots of the document on fd into buf (zeros past its end). */
+static int read_header_bytes(int fd, uint8_t buf[CONTAINER_HDR_BYTES])
+{
+	size_t got;
+	int r;
+
+	no_kernel_readahead(fd);
+	r = pread_full(fd, buf, CONTAINER_HDR_BYTES, 0, &got);
+	if (r == 0)
+		memset(buf + got, 0, CONTAINER_HDR_BYTES - got);
+	return r;
+}
+
 static int read_header(int fd, const struct keystore *ks,
 		       struct container_header *out, uint8_t *dek)
 {
 	uint8_t buf[CONTAINER_HDR_BYTES];
 	struct container_header h[2];
 	int pr[2], order[2], err = -EBADMSG, win = -1, failed = 0;
-	size_t got;
 	int r;
 
-	r = pread_full(fd, buf, sizeof(buf), 0, &got);
+	r = read_header_bytes(fd, buf);
 	if (r < 0)
 		return r;
-	memset(buf + got, 0, sizeof(buf) - got);
 	for (int s = 0; s < 2; s++) {
 		pr[s] = container_header_parse(buf + s * CONTAINER_HDR_SLOT_BYTES,
 					       &h[s]);
@@ -1155,9 +1179,7 @@ static int doc_setup(struct doc *d, uint32_t cs)
 	if (fstat(d->fd, &st) < 0)
 		return -errno;
 	d->file_end = (uint64_t)st.st_size;
-	/* The kernel's readahead would also read, and fill with zeros, the
-	 * other (usually empty) slot of every chunk: read ahead ourselves. */
-	(void)posix_fadvise(d->fd, 0, 0, POSIX_FADV_RANDOM);
+	no_kernel_readahead(d->fd);
 	return 0;
 }
 
@@ -1685,14 +1707,12 @@ int doc_peek_kek(int fd, uint32_t *current, uint32_t *other)
 	uint8_t buf[CONTAINER_HDR_BYTES];
 	struct container_header h[2];
 	int pr[2], win;
-	size_t got;
 	int r;
 
 	*current = *other = 0;
-	r = pread_full(fd, buf, sizeof(buf), 0, &got);
+	r = read_header_bytes(fd, buf);
 	if (r < 0)
 		return r;
-	memset(buf + got, 0, sizeof(buf) - got);
 	for (int s = 0; s < 2; s++)
 		pr[s] = container_header_parse(buf + s * CONTAINER_HDR_SLOT_BYTES,
 					       &h[s]);
