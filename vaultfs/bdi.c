@@ -205,32 +205,40 @@ static int find_dev(const char *mountpoint, const char *fstype,
 	return r;
 }
 
-int bdi_reserve(const char *mountpoint, const char *fstype, uint64_t bytes,
-		uint64_t *got)
+int bdi_open(const char *mountpoint, const char *fstype)
 {
 	char dir[64];
 	unsigned major, minor;
-	uint64_t b = bytes;
-	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-	int64_t ram = pages > 0 && page > 0 ? (int64_t)pages * page : 0;
-	int dfd, r;
+	int fd, r;
 
-	*got = 0;
-	if (ram > 0 && b > (uint64_t)ram / RAM_SHARE)
-		b = (uint64_t)ram / RAM_SHARE;
 	r = find_dev(mountpoint, fstype, &major, &minor);
 	if (r < 0)
 		return r;
 	snprintf(dir, sizeof(dir), "/sys/class/bdi/%u:%u", major, minor);
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int bdi_reserve(int bdi, uint64_t bytes, uint64_t *got)
+{
+	uint64_t b = bytes;
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	int64_t ram = pages > 0 && page > 0 ? (int64_t)pages * page : 0;
+	int r;
+
+	*got = 0;
+	if (ram > 0 && b > (uint64_t)ram / RAM_SHARE)
+		b = (uint64_t)ram / RAM_SHARE;
 	/* The kernel refuses a share above max_ratio's 100% or one that
 	 * would take the sum of all reservations past 100%. */
-	while ((r = try_reserve(dfd, b)) == -EINVAL && b / 2 >= FLOOR_BYTES)
+	while ((r = try_reserve(bdi, b)) == -EINVAL && b / 2 >= FLOOR_BYTES)
 		b /= 2;
-	close(dfd);
 	if (r == 0)
 		*got = b;
 	return r;
+}
+
+int bdi_read_ahead(int bdi, uint64_t bytes)
+{
+	return write_knob(bdi, "read_ahead_kb", bytes >> 10);
 }

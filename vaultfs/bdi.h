@@ -1,5 +1,5 @@
 /*
- * bdi.h - the kernel's dirty-page allowance for our mount.
+ * bdi.h - the kernel's dirty-page allowance and readahead for our mount.
  *
  * With the writeback cache the kernel holds written pages and sends them
  * later; pages of one chunk that arrive together cost one sealing of the
@@ -9,7 +9,8 @@
  * whole chunk.  Root may give the mount's "backing device info"
  * (/sys/class/bdi/MAJ:MIN) a guaranteed share instead: min_bytes.  The
  * strict limit stays, so a stuck daemon can still hold no more than that.
- * The reservation ends with the mount (the kernel drops the bdi).
+ * The reservation ends with the mount (the kernel drops the bdi), as does
+ * the readahead size set here.
  */
 #ifndef VAULTFS_BDI_H
 #define VAULTFS_BDI_H
@@ -27,15 +28,31 @@ int bdi_find(const char *mountinfo, const char *mountpoint,
 	__attribute__((nonnull, warn_unused_result));
 
 /*
- * Give the mount of type fstype on mountpoint room for at least bytes of
- * dirty pages: raise its max_bytes to bytes if lower, set its min_bytes.
- * At most 1/16 of the machine's memory.  When the kernel refuses that much
- * (other reservations), halves it down to 16 MiB.  *got is what was set (0 on failure).
- * 0, or a negative errno: -EACCES (not root), -ENOENT (no such mount, or a
- * kernel before 6.2 without min_bytes), -EINVAL (refused at every size).
+ * The directory /sys/class/bdi/MAJ:MIN of the mount of type fstype on
+ * mountpoint (found with bdi_find()), opened O_DIRECTORY: a descriptor for
+ * the calls below, or a negative errno (-ENOENT: no such mount).
  */
-int bdi_reserve(const char *mountpoint, const char *fstype, uint64_t bytes,
-		uint64_t *got)
+int bdi_open(const char *mountpoint, const char *fstype)
 	__attribute__((nonnull, warn_unused_result));
+
+/*
+ * Give the mount whose bdi directory is open on bdi room for at least
+ * bytes of dirty pages: raise its max_bytes to bytes if lower, set its
+ * min_bytes.  At most 1/16 of the machine's memory.  When the kernel
+ * refuses that much (other reservations), halves it down to 16 MiB.  *got
+ * is what was set (0 on failure).  0, or a negative errno: -EACCES (not
+ * root), -ENOENT (a kernel before 6.2 without min_bytes), -EINVAL
+ * (refused at every size).
+ */
+int bdi_reserve(int bdi, uint64_t bytes, uint64_t *got)
+	__attribute__((nonnull, warn_unused_result));
+
+/*
+ * Let the kernel read ahead up to bytes (rounded down to KiB) on the
+ * mount.  For FUSE it keeps 128 KiB whatever the daemon asks for at INIT;
+ * 512 KiB made reading a text corpus through vaultfs 16% faster.  0 or a
+ * negative errno.
+ */
+int bdi_read_ahead(int bdi, uint64_t bytes) __attribute__((warn_unused_result));
 
 #endif

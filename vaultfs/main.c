@@ -60,6 +60,8 @@ static const char usage_text[] =
 	"                                   to syslog (default /dev/log)\n"
 	"                     dirty_min=SIZE  room for dirty pages (root;\n"
 	"                                   default 256M, 0 = kernel's)\n"
+	"                     read_ahead=SIZE  kernel readahead (root;\n"
+	"                                   default 512K, 0 = kernel's)\n"
 	"  -h, --help       show this help\n"
 	"\n"
 	"Exit status: 0 mounted, 1 failure, 2 usage error, 3 wrong passphrase.\n"
@@ -465,28 +467,40 @@ static void detach_done(void)
 }
 
 /*
- * Room for the mount's dirty pages, so that random writes coalesce per
- * chunk (bdi.h).  Only root may set it, and only the writeback cache
- * gathers pages.  A refusal costs speed, never data: warn and go on.
+ * The kernel's per-mount settings (bdi.h): room for dirty pages, so that
+ * random writes coalesce per chunk (only the writeback cache gathers
+ * pages), and a larger readahead.  Only root may set them.  A refusal
+ * costs speed, never data: warn and go on.
  */
-static void reserve_dirty(const struct options *o)
+static void tune_bdi(const struct options *o)
 {
+	bool dirty = o->mount.writeback && !o->mount.direct_io &&
+		     o->mount.dirty_min > 0;
 	uint64_t got;
-	int r;
+	int bdi, r;
 
-	if (!o->mount.writeback || o->mount.direct_io ||
-	    o->mount.dirty_min == 0 || geteuid() != 0)
+	if (geteuid() != 0 || (!dirty && o->mount.read_ahead == 0))
 		return;
-	r = bdi_reserve(o->mountpoint, "fuse.vaultfs", o->mount.dirty_min,
-			&got);
-	if (r < 0)
+	bdi = bdi_open(o->mountpoint, "fuse.vaultfs");
+	if (bdi < 0) {
+		vlog(LOG_WARNING, "cannot find the kernel's settings for the "
+		     "mount on '%s': %s; it may be slower", o->mountpoint,
+		     strerror(-bdi));
+		return;
+	}
+	if (dirty && (r = bdi_reserve(bdi, o->mount.dirty_min, &got)) < 0)
 		vlog(LOG_WARNING, "dirty_min: cannot reserve room for dirty "
 		     "pages on '%s': %s; small random writes will be slower",
 		     o->mountpoint, strerror(-r));
-	else if (got < o->mount.dirty_min)
+	else if (dirty && got < o->mount.dirty_min)
 		vlog(LOG_INFO, "dirty_min: the kernel allows %" PRIu64 " MiB "
 		     "of dirty pages on '%s', not the %" PRIu64 " MiB asked for",
 		     got >> 20, o->mountpoint, o->mount.dirty_min >> 20);
+	if (o->mount.read_ahead > 0 &&
+	    (r = bdi_read_ahead(bdi, o->mount.read_ahead)) < 0)
+		vlog(LOG_WARNING, "read_ahead: cannot set it on '%s': %s",
+		     o->mountpoint, strerror(-r));
+	close(bdi);
 }
 
 int main(int argc, char **argv)
@@ -612,7 +626,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vaultfs: cannot mount on '%s'\n", o.mountpoint);
 		goto out_signals;
 	}
-	reserve_dirty(&o);
+	tune_bdi(&o);
 	r = access_record(log, &(struct access_event){
 		.event = AUDIT_EV_MOUNT, .uid = getuid(), .gid = getgid(),
 		.pid = (uint32_t)getpid(), .path = "/", .detail = where });

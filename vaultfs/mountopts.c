@@ -21,6 +21,7 @@ void mountopts_init(struct mount_opts *o)
 	o->audit_syslog = NULL;
 	o->shared = false;
 	o->dirty_min = MOUNTOPTS_DIRTY_MIN;
+	o->read_ahead = MOUNTOPTS_READ_AHEAD;
 }
 
 void mountopts_release(struct mount_opts *o)
@@ -132,11 +133,9 @@ int mountopts_parse(struct mount_opts *o, const char *list, const char **bad)
 		} else if ((v = value_of(p, len, "cache_timeout=", &vlen))) {
 			r = parse_timeout(v, vlen, &o->timeout);
 		} else if ((v = value_of(p, len, "dirty_min=", &vlen))) {
-			uint64_t bytes;
-
-			r = size_parse(v, vlen, &bytes);
-			if (r == 0)
-				o->dirty_min = bytes;
+			r = size_parse(v, vlen, &o->dirty_min);
+		} else if ((v = value_of(p, len, "read_ahead=", &vlen))) {
+			r = size_parse(v, vlen, &o->read_ahead);
 		} else {
 			r = append(&o->fuse, p, len);
 		}

@@ -19,6 +19,8 @@
  *   dirty_min=SIZE             room the kernel keeps for the mount's dirty
  *                              pages (size.h syntax; default 256M, 0 =
  *                              the kernel's own limit); bdi.h
+ *   read_ahead=SIZE            the kernel's readahead on the mount
+ *                              (default 512K, 0 = the kernel's); bdi.h
  */
 #ifndef VAULTFS_MOUNTOPTS_H
 #define VAULTFS_MOUNTOPTS_H
@@ -33,14 +35,16 @@ struct mount_opts {
 	double timeout;		/* seconds */
 	bool shared;		/* allow_other: several accounts use it */
 	uint64_t dirty_min;	/* bytes; 0: leave the kernel's limit */
+	uint64_t read_ahead;	/* bytes; 0: leave the kernel's */
 	char *audit_syslog;	/* socket path, or NULL: no forwarding; malloc'd */
 	char *fuse;		/* comma list for libfuse, or NULL; malloc'd */
 };
 
 #define MOUNTOPTS_DIRTY_MIN (UINT64_C(256) << 20)
+#define MOUNTOPTS_READ_AHEAD (UINT64_C(512) << 10)
 
 /* Defaults: writeback on, timeout 10 s, dirty_min MOUNTOPTS_DIRTY_MIN,
- * nothing for libfuse. */
+ * read_ahead MOUNTOPTS_READ_AHEAD, nothing for libfuse. */
 void mountopts_init(struct mount_opts *o) __attribute__((nonnull));
 
 /*

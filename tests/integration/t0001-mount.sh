@@ -160,6 +160,22 @@ else
 	umount_vault
 fi
 
+# --- readahead (bdi.h): root only ----------------------------------------
+if [ "$(id -u)" != 0 ]; then
+	skip "read_ahead needs root" 3
+elif ! mount_vault; then
+	fail "mount for read_ahead (exit $RC)"
+else
+	is "$(bdi_knob read_ahead_kb)" 512 "default mount reads ahead 512 KiB"
+	umount_vault
+	mount_vault -o read_ahead=1M
+	is "$(bdi_knob read_ahead_kb)" 1024 "read_ahead=1M: 1024 KiB"
+	umount_vault
+	mount_vault -o read_ahead=0
+	is "$(bdi_knob read_ahead_kb)" 128 "read_ahead=0 leaves the kernel's 128 KiB"
+	umount_vault
+fi
+
 run "$VAULTFS" "$VAULT"
 is "$RC" 2 "missing mount point operand exits 2"
 like "$ERR" "*MOUNTPOINT*" "  and says what is missing"

@@ -75,17 +75,15 @@ int main(void)
 		       "empty text: nothing");
 	}
 
-	/* bdi_reserve on something that is no vaultfs mount */
+	/* bdi_open on something that is no vaultfs mount */
 	{
 		char dir[] = "/tmp/t-bdi.XXXXXX";
-		uint64_t got = 1;
 
 		ok(mkdtemp(dir) != NULL, "temporary directory");
-		is_int(bdi_reserve(dir, "fuse.vaultfs", 1 << 20, &got), -ENOENT,
-		       "bdi_reserve on a plain directory: -ENOENT");
-		ok(got == 0, "  and nothing reserved");
-		is_int(bdi_reserve("/nonexistent/t-bdi", "fuse.vaultfs", 1 << 20,
-				   &got), -ENOENT, "  on a missing path too");
+		is_int(bdi_open(dir, "fuse.vaultfs"), -ENOENT,
+		       "bdi_open on a plain directory: -ENOENT");
+		is_int(bdi_open("/nonexistent/t-bdi", "fuse.vaultfs"), -ENOENT,
+		       "  on a missing path too");
 		rmdir(dir);
 	}
 	return done_testing();

@@ -71,6 +71,20 @@ int main(void)
 	}
 	ok(o.dirty_min == 0, "a rejected value leaves the old one");
 
+	/* read_ahead=SIZE */
+	ok(o.read_ahead == MOUNTOPTS_READ_AHEAD, "read_ahead defaults to %llu",
+	   (unsigned long long)MOUNTOPTS_READ_AHEAD);
+	is_int(mountopts_parse(&o, "read_ahead=1M", &bad), 0, "read_ahead=1M");
+	ok(o.read_ahead == 1U << 20, "  is 1 MiB");
+	ok(o.fuse && !strstr(o.fuse, "read_ahead"), "  and is not passed on");
+	{
+		static const char *const rbad[] = {
+			"read_ahead=", "read_ahead=1x", "read_ahead=-4K",
+		};
+		REJECTS(&o, rbad, "read_ahead=");
+	}
+	ok(o.read_ahead == 1U << 20, "a rejected value leaves the old one");
+
 	/* audit_syslog[=SOCKET] */
 	ok(o.audit_syslog == NULL, "audit_syslog off by default");
 	is_int(mountopts_parse(&o, "audit_syslog", &bad), 0, "audit_syslog");
