@@ -1,5 +1,6 @@
 /* t-mountopts.c - mount option splitting. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../tap.h"
@@ -22,6 +23,34 @@ static void rejects(struct mount_opts *o, const char *const *lists, size_t n,
 
 #define REJECTS(o, lists, key) \
 	rejects((o), (lists), sizeof(lists) / sizeof((lists)[0]), (key))
+
+/*
+ * A size option key ("dirty_min=") stored in *field: its default, a value
+ * with a suffix, 0, and bad values refused and named, leaving the last.
+ */
+static void size_option(struct mount_opts *o, const char *key,
+			const uint64_t *field, uint64_t def)
+{
+	static const char *const tails[] = { "", "-1", "1T", "12 ", "3x" };
+	char item[64], list[80];
+
+	ok(*field == def, "%sSIZE defaults to %llu", key,
+	   (unsigned long long)def);
+	snprintf(item, sizeof(item), "%s64M", key);
+	is_int(mountopts_parse(o, item, NULL), 0, "%s", item);
+	ok(*field == 64U << 20, "  is 64 MiB");
+	ok(!o->fuse || !strstr(o->fuse, key), "  and is not passed on");
+	snprintf(item, sizeof(item), "%s0", key);
+	is_int(mountopts_parse(o, item, NULL), 0, "%s", item);
+	ok(*field == 0, "  turns it off");
+	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		const char *lists[1] = { list };
+
+		snprintf(list, sizeof(list), "ro,%s%s", key, tails[i]);
+		rejects(o, lists, 1, key);
+	}
+	ok(*field == 0, "a rejected value leaves the old one");
+}
 
 int main(void)
 {
@@ -53,37 +82,8 @@ int main(void)
 	REJECTS(&o, bads, "cache_timeout=");
 	ok(o.timeout == 2.5, "a rejected value leaves the old one");
 
-	/* dirty_min=SIZE */
-	ok(o.dirty_min == MOUNTOPTS_DIRTY_MIN, "dirty_min defaults to %llu",
-	   (unsigned long long)MOUNTOPTS_DIRTY_MIN);
-	is_int(mountopts_parse(&o, "dirty_min=64M", &bad), 0, "dirty_min=64M");
-	ok(o.dirty_min == 64U << 20, "  is 64 MiB");
-	ok(o.fuse && !strstr(o.fuse, "dirty_min"), "  and is not passed on (%s)",
-	   o.fuse ? o.fuse : "(null)");
-	is_int(mountopts_parse(&o, "dirty_min=0", &bad), 0, "dirty_min=0");
-	ok(o.dirty_min == 0, "  turns it off");
-	{
-		static const char *const dbad[] = {
-			"dirty_min=", "dirty_min=-1", "dirty_min=1T",
-			"dirty_min=12 ", "ro,dirty_min=x",
-		};
-		REJECTS(&o, dbad, "dirty_min=");
-	}
-	ok(o.dirty_min == 0, "a rejected value leaves the old one");
-
-	/* read_ahead=SIZE */
-	ok(o.read_ahead == MOUNTOPTS_READ_AHEAD, "read_ahead defaults to %llu",
-	   (unsigned long long)MOUNTOPTS_READ_AHEAD);
-	is_int(mountopts_parse(&o, "read_ahead=1M", &bad), 0, "read_ahead=1M");
-	ok(o.read_ahead == 1U << 20, "  is 1 MiB");
-	ok(o.fuse && !strstr(o.fuse, "read_ahead"), "  and is not passed on");
-	{
-		static const char *const rbad[] = {
-			"read_ahead=", "read_ahead=1x", "read_ahead=-4K",
-		};
-		REJECTS(&o, rbad, "read_ahead=");
-	}
-	ok(o.read_ahead == 1U << 20, "a rejected value leaves the old one");
+	size_option(&o, "dirty_min=", &o.dirty_min, MOUNTOPTS_DIRTY_MIN);
+	size_option(&o, "read_ahead=", &o.read_ahead, MOUNTOPTS_READ_AHEAD);
 
 	/* audit_syslog[=SOCKET] */
 	ok(o.audit_syslog == NULL, "audit_syslog off by default");
