@@ -97,10 +97,6 @@ static void read_ahead(struct doc *d, uint64_t index, int slot, size_t flen);
 /* ---- header ---- */
 
 /*
- * Read both header slots; the authenticated one with the highest
- * generation wins.  dek receives its DEK.
- */
-/*
  * No readahead by the kernel on a backing document: it would also read,
  * and fill with zeros, the other (usually empty) slot of every chunk; we
  * read ahead ourselves (read_ahead()).  Before the first read of each
@@ -126,6 +122,10 @@ static int read_header_bytes(int fd, uint8_t buf[CONTAINER_HDR_BYTES])
 	return r;
 }
 
+/*
+ * Read both header slots; the authenticated one with the highest
+ * generation wins.  dek receives its DEK.
+ */
 static int read_header(int fd, const struct keystore *ks,
 		       struct container_header *out, uint8_t *dek)
 {

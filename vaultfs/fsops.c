@@ -2228,9 +2228,10 @@ static void prefetch_ahead(struct fsops *fs, struct dirhandle *d)
 }
 
 /*
- * Entry name for backing entry de of dir into e: with its attributes and
- * a lookup reference (e->ino != 0) when attrs, else (or when that fails)
- * only its inode number and type, which the kernel takes as a plain entry.
+ * The listing entry for backing entry de of dir into e: its attributes
+ * and a lookup reference (e->ino != 0) when attrs, else (or when the
+ * lookup fails) only its inode number and type, which the kernel takes as
+ * a plain entry.
  */
 static void dir_entry(struct fsops *fs, fuse_req_t req, struct inode *dir,
 		      const struct stat *dirst, const struct dirent *de,
