@@ -240,5 +240,8 @@ int bdi_reserve(int bdi, uint64_t bytes, uint64_t *got)
 
 int bdi_read_ahead(int bdi, uint64_t bytes)
 {
-	return write_knob(bdi, "read_ahead_kb", bytes >> 10);
+	/* The kernel keeps whole pages: less than one would be none. */
+	uint64_t kb = (bytes + 4095) / 4096 * 4;
+
+	return write_knob(bdi, "read_ahead_kb", kb);
 }

@@ -48,8 +48,8 @@ int bdi_reserve(int bdi, uint64_t bytes, uint64_t *got)
 	__attribute__((nonnull, warn_unused_result));
 
 /*
- * Let the kernel read ahead up to bytes (rounded down to KiB) on the
- * mount.  For FUSE it keeps 128 KiB whatever the daemon asks for at INIT;
+ * Let the kernel read ahead up to bytes (rounded up to 4 KiB pages: a
+ * smaller nonzero value must not turn readahead off) on the mount.  For FUSE it keeps 128 KiB whatever the daemon asks for at INIT;
  * 512 KiB made reading a text corpus through vaultfs 16% faster.  0 or a
  * negative errno.
  */

@@ -164,7 +164,7 @@ fi
 
 # --- readahead (bdi.h): root only ----------------------------------------
 if [ "$(id -u)" != 0 ]; then
-	skip "read_ahead needs root" 3
+	skip "read_ahead needs root" 4
 elif ! mount_vault; then
 	fail "mount for read_ahead (exit $RC)"
 else
@@ -175,6 +175,9 @@ else
 	umount_vault
 	mount_vault -o read_ahead=0
 	is "$(bdi_knob read_ahead_kb)" 128 "read_ahead=0 leaves the kernel's 128 KiB"
+	umount_vault
+	mount_vault -o read_ahead=100
+	is "$(bdi_knob read_ahead_kb)" 4 "read_ahead=100 is one page, not none"
 	umount_vault
 fi
 
