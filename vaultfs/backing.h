@@ -49,6 +49,8 @@ int backing_read_dirid(int dirfd, uint8_t dirid[NAMES_DIRID_BYTES])
  * Create directory parent_fd/name with mode and a fresh dir id, atomically:
  * a temporary directory gets its dir id file, then is renamed into place
  * with RENAME_NOREPLACE (-EEXIST if name exists).  dirid receives the id.
+ * The id is durable before the name appears; the name itself is durable
+ * once parent_fd is synced, as with mkdir(2).
  */
 int backing_mkdir(int parent_fd, const char *name, mode_t mode,
 		  uint8_t dirid[NAMES_DIRID_BYTES])
