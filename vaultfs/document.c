@@ -1188,7 +1188,11 @@ static int doc_setup(struct doc *d, uint32_t cs)
 /*
  * Chunk index was just read from slot, frame flen bytes long.  When reads
  * are sequential, ask the kernel to fetch the same slot of the next chunks
- * (a sequentially written file keeps all chunks in one slot).
+ * (a sequentially written file keeps all chunks in one slot).  Compressed
+ * frames differ in length: half again as much as this one, so that the
+ * tail of a longer next frame is not read alone and synchronously (text
+ * read 0.21-0.23 s against 0.22-0.235 s).  A stored (incompressible) frame
+ * is as long as any: ask for just that, not the empty rest of its slot.
  */
 static void read_ahead(struct doc *d, uint64_t index, int slot, size_t flen)
 {
@@ -1205,6 +1209,8 @@ static void read_ahead(struct doc *d, uint64_t index, int slot, size_t flen)
 	if (d->ra_done > index + RA_CHUNKS / 2)
 		return;	/* enough in flight; ask again in bigger batches */
 	end = index + 1 + RA_CHUNKS < n ? index + 1 + RA_CHUNKS : n;
+	if (flen < d->cs)
+		flen = flen + flen / 2 < d->cs ? flen + flen / 2 : d->cs;
 	for (; d->ra_done < end; d->ra_done++)
 		(void)posix_fadvise(d->fd, (off_t)slot_off(d, d->ra_done, slot),
 				    (off_t)flen, POSIX_FADV_WILLNEED);
