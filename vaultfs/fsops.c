@@ -26,7 +26,6 @@
 
 #include "backing.h"
 #include "dirpool.h"
-#include "docpool.h"
 #include "document.h"
 #include "fileio.h"
 #include "access.h"
@@ -130,10 +129,6 @@ struct fsops {
 	bool pool_tried;		/* pool_lock */
 	bool pool_off;			/* pool_lock: data/ is elsewhere */
 	int pool_fd;			/* where they wait (borrowed) */
-	/* New documents made ahead (docpool.h), from the first create on */
-	struct docpool *docs;		/* pool_lock */
-	bool docs_tried;		/* pool_lock */
-	bool docs_off;			/* pool_lock: cannot link them */
 	bool fill;
 	bool root_owns;
 	bool shared;
@@ -2684,57 +2679,14 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /*
- * A document made ahead (docpool.h) linked in as dir/backing; -EAGAIN:
- * none waiting, make one.  Started by the first create, made in data/
- * (anonymous files: they change nothing there); off for good once dir
- * turns out to be on another file system.  Untar of 5000 files (fuse
- * tracepoints): CREATE 49-54 us against 75-76 us.
- */
-#define DOCS_SIZE 16
-
-static int take_doc(struct fsops *fs, struct inode *dir, const char *backing,
-		    mode_t mode, int *fdp, struct doc **docp)
-{
-	struct docpool *p;
-	int r = -EAGAIN;
-
-	pthread_mutex_lock(&fs->pool_lock);
-	if (!fs->docs_tried) {
-		fs->docs_tried = true;
-		r = docpool_open(fs->root.fd, fs->ks, DOCS_SIZE, &fs->docs);
-		if (r < 0)
-			vlog(LOG_WARNING, "cannot make documents ahead: %s; "
-			     "each create makes its own", strerror(-r));
-		r = -EAGAIN;
-	}
-	p = fs->docs_off ? NULL : fs->docs;
-	pthread_mutex_unlock(&fs->pool_lock);
-	if (p)
-		r = docpool_take(p, dir->fd, backing, mode, fdp, docp);
-	if (r == -EXDEV) {
-		pthread_mutex_lock(&fs->pool_lock);
-		fs->docs_off = true;
-		pthread_mutex_unlock(&fs->pool_lock);
-		r = -EAGAIN;
-	}
-	return r;
-}
-
-/*
  * Create a new document: in an anonymous O_TMPFILE first where the file
  * system allows it, so a crash never leaves a half-made entry behind.
  */
-static int create_backing(struct fsops *fs, struct inode *dir,
-			  const char *backing, mode_t mode, int *fdp,
-			  struct doc **docp)
+static int create_backing(struct inode *dir, const char *backing, mode_t mode,
+			  const struct keystore *ks, int *fdp, struct doc **docp)
 {
-	const struct keystore *ks = fs->ks;
 	char path[64];
 	int fd, r;
-
-	r = take_doc(fs, dir, backing, mode, fdp, docp);
-	if (r != -EAGAIN)
-		return r;
 
 	fd = openat(dir->fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
 	if (fd >= 0) {
@@ -2797,7 +2749,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    faccessat(dir->fd, backing, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
 	    (r = backing_write_longname(dir->fd, backing, enc)) < 0)
 		goto fail;
-	r = create_backing(fs, dir, backing, mode & 07777, &fd, &doc);
+	r = create_backing(dir, backing, mode & 07777, fs->ks, &fd, &doc);
 	if (r == -EEXIST && !(fi->flags & O_EXCL)) {
 		/* Lost a race with another creator: open what is there. */
 		r = do_lookup(fs, req, dir, &dirst, name, backing, &e);
@@ -3185,7 +3137,6 @@ void fsops_free(struct fsops *fs)
 		}
 	}
 	dirpool_close(fs->pool);
-	docpool_close(fs->docs);
 	pthread_mutex_destroy(&fs->pool_lock);
 	/* Unmounting makes everything durable, as the brief promises. */
 	if (syncfs(fs->root.fd) < 0)
