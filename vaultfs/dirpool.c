@@ -4,11 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "ahead.h"
 #include "backing.h"
 
 struct waiting {
@@ -18,30 +19,47 @@ struct waiting {
 
 struct dirpool {
 	int dirfd;
-	struct ahead *ahead;
+	size_t size;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t room;		/* a directory was taken, or stop */
+	bool stop;			/* lock */
+	bool stuck;			/* lock: the last make failed */
+	size_t n;			/* lock: waiting, in w[0, n) */
+	struct waiting w[DIRPOOL_MAX];
 };
 
-static int make(void *ctx, void *item)
+/*
+ * Make directories while there is room.  After a failure (a full disk,
+ * say) wait for the next take instead of retrying at once: mkdir then
+ * makes its own and reports the error itself.
+ */
+static void *fill(void *arg)
 {
-	struct dirpool *p = ctx;
-	struct waiting *w = item;
+	struct dirpool *p = arg;
 
-	return backing_mkdir_tmp(p->dirfd, w->name, w->id);
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct waiting w;
+		int r;
+
+		while (!p->stop && (p->n == p->size || p->stuck))
+			pthread_cond_wait(&p->room, &p->lock);
+		if (p->stop)
+			break;
+		pthread_mutex_unlock(&p->lock);
+		r = backing_mkdir_tmp(p->dirfd, w.name, w.id);
+		pthread_mutex_lock(&p->lock);
+		if (r < 0)
+			p->stuck = true;
+		else if (p->stop)
+			backing_rmdir_tmp(p->dirfd, w.name);
+		else
+			p->w[p->n++] = w;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
 }
-
-static void discard(void *ctx, void *item)
-{
-	struct dirpool *p = ctx;
-	struct waiting *w = item;
-
-	backing_rmdir_tmp(p->dirfd, w->name);
-}
-
-static const struct ahead_ops ops = {
-	.item_bytes = sizeof(struct waiting),
-	.make = make,
-	.discard = discard,
-};
 
 /* Remove reserved temporary directories a dead daemon left in dirfd. */
 static void sweep(int dirfd)
@@ -74,6 +92,7 @@ int dirpool_open(int dirfd, size_t size, struct dirpool **out)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->size = size;
 	p->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	if (p->dirfd < 0) {
 		r = -errno;
@@ -81,8 +100,12 @@ int dirpool_open(int dirfd, size_t size, struct dirpool **out)
 		return r;
 	}
 	sweep(p->dirfd);
-	r = ahead_open(&ops, p, size, &p->ahead);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->room, NULL);
+	r = -pthread_create(&p->thread, NULL, fill, p);
 	if (r < 0) {
+		pthread_cond_destroy(&p->room);
+		pthread_mutex_destroy(&p->lock);
 		close(p->dirfd);
 		free(p);
 		return r;
@@ -95,10 +118,19 @@ int dirpool_take(struct dirpool *p, int parent_fd, const char *name,
 		 mode_t mode, uint8_t dirid[NAMES_DIRID_BYTES])
 {
 	struct waiting w;
-	int r = ahead_take(p->ahead, &w);
+	int r;
 
-	if (r < 0)
-		return r;
+	pthread_mutex_lock(&p->lock);
+	p->stuck = false;
+	if (p->n == 0) {
+		pthread_cond_signal(&p->room);
+		pthread_mutex_unlock(&p->lock);
+		return -EAGAIN;
+	}
+	w = p->w[--p->n];
+	pthread_cond_signal(&p->room);
+	pthread_mutex_unlock(&p->lock);
+
 	r = backing_mkdir_place(p->dirfd, w.name, parent_fd, name, mode);
 	if (r < 0)
 		backing_rmdir_tmp(p->dirfd, w.name);
@@ -109,14 +141,27 @@ int dirpool_take(struct dirpool *p, int parent_fd, const char *name,
 
 size_t dirpool_ready(struct dirpool *p)
 {
-	return ahead_ready(p->ahead);
+	size_t n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->n;
+	pthread_mutex_unlock(&p->lock);
+	return n;
 }
 
 void dirpool_close(struct dirpool *p)
 {
 	if (!p)
 		return;
-	ahead_close(p->ahead);
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_signal(&p->room);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	while (p->n > 0)
+		backing_rmdir_tmp(p->dirfd, p->w[--p->n].name);
+	pthread_cond_destroy(&p->room);
+	pthread_mutex_destroy(&p->lock);
 	close(p->dirfd);
 	free(p);
 }

@@ -3,9 +3,9 @@
  *
  * A new directory needs its dir id synced before it gets its name
  * (backing.h), two syncs that took most of a mkdir's 0.6 ms.  A pool
- * (ahead.h) keeps a few directories made by backing_mkdir_tmp() waiting
- * in one directory of the vault; a mkdir then only moves one into place,
- * and the pool's thread makes the next one.  Waiting directories have
+ * keeps a few directories made by backing_mkdir_tmp() waiting in one
+ * directory of the vault; a mkdir then only moves one into place, and a
+ * thread of the pool makes the next one.  Waiting directories have
  * reserved names (never shown) and are removed when the pool closes.
  *
  * Thread safety: dirpool_take() may be called from any thread;
@@ -18,7 +18,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "ahead.h"
 #include "names.h"
 
 struct dirpool;
@@ -30,7 +29,7 @@ struct dirpool;
  * are removed first.  0, or -ENOMEM, -EINVAL, or the error of starting the
  * thread; *out is NULL then.
  */
-#define DIRPOOL_MAX AHEAD_MAX
+#define DIRPOOL_MAX 64
 int dirpool_open(int dirfd, size_t size, struct dirpool **out)
 	__attribute__((nonnull, warn_unused_result));
 
