@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include "backing.h"
-#include "dirpool.h"
 #include "document.h"
 #include "fileio.h"
 #include "access.h"
@@ -123,12 +122,6 @@ struct fsops {
 	pthread_rwlock_t fill_lock;
 	sem_t fill_slots;		/* fills running at once, at most */
 	sem_t prep_slots;		/* writes sealed unlocked at once */
-	/* New directories made ahead (dirpool.h), from the first mkdir on */
-	pthread_mutex_t pool_lock;
-	struct dirpool *pool;		/* pool_lock */
-	bool pool_tried;		/* pool_lock */
-	bool pool_off;			/* pool_lock: data/ is elsewhere */
-	int pool_fd;			/* where they wait (borrowed) */
 	bool fill;
 	bool root_owns;
 	bool shared;
@@ -1719,47 +1712,6 @@ static int may_create(fuse_req_t req, struct cred *cr, struct inode *dir,
 	return r;
 }
 
-/*
- * Waiting directories: a mkdir moves one into place instead of making it
- * and syncing its id (untar of 5000 files: 0.10-0.11 ms per mkdir against
- * 0.57-0.76 ms).  They wait in the vault's top directory, not in data/,
- * whose link count the mount shows.  Started by the first mkdir, so that
- * a mount that makes none (read-only, say) leaves the backing store
- * alone; that mkdir and any that find none waiting make their own, as do
- * all once data/ turns out to be on another file system than the pool.
- */
-#define POOL_SIZE 16
-
-static int make_dir(struct fsops *fs, int parent_fd, const char *backing,
-		    mode_t mode, uint8_t id[NAMES_DIRID_BYTES])
-{
-	struct dirpool *p;
-	int r = -EAGAIN;
-
-	pthread_mutex_lock(&fs->pool_lock);
-	if (!fs->pool_tried && fs->pool_fd >= 0) {
-		fs->pool_tried = true;
-		r = dirpool_open(fs->pool_fd, POOL_SIZE, &fs->pool);
-		if (r < 0)
-			vlog(LOG_WARNING, "cannot make directories ahead: %s; "
-			     "each mkdir makes its own", strerror(-r));
-		r = -EAGAIN;
-	}
-	p = fs->pool_off ? NULL : fs->pool;
-	pthread_mutex_unlock(&fs->pool_lock);
-	if (p)
-		r = dirpool_take(p, parent_fd, backing, mode, id);
-	if (r == -EXDEV) {
-		pthread_mutex_lock(&fs->pool_lock);
-		fs->pool_off = true;
-		pthread_mutex_unlock(&fs->pool_lock);
-		r = -EAGAIN;
-	}
-	if (r == -EAGAIN)
-		r = backing_mkdir(parent_fd, backing, mode, id);
-	return r;
-}
-
 static int make_node(fuse_req_t req, struct inode *dir, const char *name,
 		     mode_t mode, const char *link, struct fuse_entry_param *e)
 {
@@ -1787,7 +1739,7 @@ static int make_node(fuse_req_t req, struct inode *dir, const char *name,
 	if (S_ISDIR(mode)) {
 		uint8_t id[NAMES_DIRID_BYTES];
 
-		r = make_dir(fs, dir->fd, backing, mode & 07777, id);
+		r = backing_mkdir(dir->fd, backing, mode & 07777, id);
 	} else if (S_ISLNK(mode)) {
 		char *lenc = malloc(NAMES_LINK_ENC_MAX);
 
@@ -3087,14 +3039,12 @@ struct fsops *fsops_new(const struct fsops_config *cfg)
 	sem_init(&fs->fill_slots, 0, FILL_SLOTS);
 	sem_init(&fs->prep_slots, 0, PREP_SLOTS);
 	fs->root.fd = cfg->data_fd;
-	fs->pool_fd = cfg->pool_fd;
 	fs->root.dev = st.st_dev;
 	fs->root.ino = st.st_ino;
 	fs->root.type = S_IFDIR;
 	fs->root.nlookup = 2;
 	fs->root.doc_fd = -1;
 	pthread_mutex_init(&fs->root.lock, NULL);
-	pthread_mutex_init(&fs->pool_lock, NULL);
 	pthread_cond_init(&fs->root.prep_turn, NULL);
 	fs->ks = cfg->ks;
 	fs->nk = cfg->nk;
@@ -3136,8 +3086,6 @@ void fsops_free(struct fsops *fs)
 			inode_destroy(in);
 		}
 	}
-	dirpool_close(fs->pool);
-	pthread_mutex_destroy(&fs->pool_lock);
 	/* Unmounting makes everything durable, as the brief promises. */
 	if (syncfs(fs->root.fd) < 0)
 		vlog(LOG_ERR, "syncing the backing store failed: %s",

@@ -23,9 +23,6 @@ struct fuse_session;
 
 struct fsops_config {
 	int data_fd;			/* O_RDONLY|O_DIRECTORY of VAULT/data */
-	int pool_fd;			/* borrowed, outlives the fsops: VAULT,
-					 * where new directories wait
-					 * (dirpool.h); -1: nowhere */
 	const struct keystore *ks;	/* borrowed; outlives the fsops */
 	const struct names_key *nk;	/* borrowed; outlives the fsops */
 	struct auditlog *log;		/* borrowed; NULL = no access log */

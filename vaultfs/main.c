@@ -582,7 +582,6 @@ int main(int argc, char **argv)
 	}
 	fs = fsops_new(&(struct fsops_config){
 		.data_fd = data_fd,
-		.pool_fd = vault_fd,
 		.ks = ks,
 		.nk = nk,
 		.log = log,

@@ -321,21 +321,6 @@ ok "after remount: same mtimes as stat showed before" \
 	xargs -0 sha256sum) >"$T/sums.after"
 ok "after remount: every file byte-identical" diff "$T/sums.before" "$T/sums.after"
 ok "after remount: still equal to the reference" diff -r --no-dereference "$R" "$W"
-
-# Directories made ahead (vaultfs/dirpool.h) wait in the vault's top
-# directory under reserved names: not in data/ (its link count is the
-# mount's), removed at unmount, and ones left by a daemon that died are
-# removed by the next one.
-mkdir "$MNT/ahead"
-is "$(ls -a "$VAULT/data" | grep -c '^\.vaultfs-tmp')" 0 "none waits in data/"
 ok "unmount" umount_vault
-is "$(ls -a "$VAULT" | grep -c '^\.vaultfs-tmp')" 0 \
-	"  and none is left after unmounting"
-stale=$VAULT/.vaultfs-tmp-0123456789abcdef
-mkdir "$stale" && printf '0123456789abcdef' >"$stale/vaultfs.dirid"
-mount_vault || abort "mount failed (exit $RC)"
-mkdir "$MNT/ahead2"
-ok "unmount" umount_vault
-ok "one left by a dead daemon is removed by the next" test ! -e "$stale"
 
 done_testing
