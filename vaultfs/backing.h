@@ -47,38 +47,14 @@ int backing_read_dirid(int dirfd, uint8_t dirid[NAMES_DIRID_BYTES])
 
 /*
  * Create directory parent_fd/name with mode and a fresh dir id, atomically:
- * backing_mkdir_tmp() in parent_fd, then backing_mkdir_place() (-EEXIST if
- * name exists).  dirid receives the id.  The id is durable before the name
- * appears; the name itself is durable once parent_fd is synced, as with
- * mkdir(2).
+ * a temporary directory gets its dir id file, then is renamed into place
+ * with RENAME_NOREPLACE (-EEXIST if name exists).  dirid receives the id.
+ * The id is durable before the name appears; the name itself is durable
+ * once parent_fd is synced, as with mkdir(2).
  */
 int backing_mkdir(int parent_fd, const char *name, mode_t mode,
 		  uint8_t dirid[NAMES_DIRID_BYTES])
 	__attribute__((nonnull, warn_unused_result));
-
-/* ".vaultfs-tmp-" and 16 hex digits, NUL-terminated */
-#define BACKING_TMP_NAME_MAX (sizeof(NAMES_TMP_PREFIX) + 1 + 16)
-
-/*
- * Make an empty directory in dirfd under a fresh temporary name (into tmp,
- * reserved: never shown), mode 0700, holding a fresh dir id (into dirid).
- * The id file and the directory are synced, so the directory can be moved
- * anywhere in the same file system and keep its id through a power cut.
- */
-int backing_mkdir_tmp(int dirfd, char tmp[BACKING_TMP_NAME_MAX],
-		      uint8_t dirid[NAMES_DIRID_BYTES])
-	__attribute__((nonnull, warn_unused_result));
-
-/*
- * Give dirfd/tmp, made by backing_mkdir_tmp(), mode and move it to
- * parent_fd/name unless that exists (-EEXIST).  On failure tmp stays.
- */
-int backing_mkdir_place(int dirfd, const char *tmp, int parent_fd,
-			const char *name, mode_t mode)
-	__attribute__((nonnull, warn_unused_result));
-
-/* Remove dirfd/tmp, made by backing_mkdir_tmp(); best effort. */
-void backing_rmdir_tmp(int dirfd, const char *tmp) __attribute__((nonnull));
 
 /*
  * Read the side file of long entry "@hash" in dirfd into enc (NUL-

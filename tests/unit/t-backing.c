@@ -448,48 +448,6 @@ static void test_longnames(int vfd)
 	names_key_free(k);
 }
 
-/* A temporary directory made in one place and moved into another. */
-static void test_mkdir_moved(int vfd)
-{
-	char tmp[BACKING_TMP_NAME_MAX];
-	uint8_t id[NAMES_DIRID_BYTES], got[NAMES_DIRID_BYTES];
-	int dfd = open_dir(vfd, BACKING_DATA_DIR), sfd, pfd;
-
-	if (mkdirat(dfd, "parent", 0755) != 0)
-		ok(0, "make parent");
-	pfd = open_dir(dfd, "parent");
-	is_int(backing_mkdir_tmp(dfd, tmp, id), 0, "mkdir_tmp");
-	ok(names_classify(tmp) == NAMES_RESERVED, "its name is reserved: %s",
-	   tmp);
-	is_int(mode_of(dfd, tmp), S_IFDIR | 0700, "mode 0700 while waiting");
-	sfd = open_dir(dfd, tmp);
-	ok(sfd >= 0 && backing_read_dirid(sfd, got) == 0 &&
-	   memcmp(got, id, sizeof(id)) == 0, "it holds the returned id");
-	if (sfd >= 0)
-		close(sfd);
-
-	if (mkdirat(pfd, "taken", 0700) != 0)
-		ok(0, "make taken");
-	is_int(backing_mkdir_place(dfd, tmp, pfd, "taken", 0755), -EEXIST,
-	       "place onto an existing name refused");
-	is_int(count_tmp(dfd, NAMES_TMP_PREFIX), 1, "  and it stays waiting");
-	is_int(backing_mkdir_place(dfd, tmp, pfd, "moved", 0751), 0,
-	       "placed into another directory");
-	is_int(count_tmp(dfd, NAMES_TMP_PREFIX), 0, "  gone from where it was");
-	is_int(mode_of(pfd, "moved"), S_IFDIR | 0751, "  with its mode");
-	sfd = open_dir(pfd, "moved");
-	ok(sfd >= 0 && backing_read_dirid(sfd, got) == 0 &&
-	   memcmp(got, id, sizeof(id)) == 0, "  and its id");
-	if (sfd >= 0)
-		close(sfd);
-
-	is_int(backing_mkdir_tmp(dfd, tmp, id), 0, "another mkdir_tmp");
-	backing_rmdir_tmp(dfd, tmp);
-	is_int(count_tmp(dfd, NAMES_TMP_PREFIX), 0, "rmdir_tmp removes it");
-	close(pfd);
-	close(dfd);
-}
-
 int main(void)
 {
 	int vfd;
@@ -510,7 +468,6 @@ int main(void)
 
 	test_layout(vfd);
 	test_mkdir(vfd);
-	test_mkdir_moved(vfd);
 	test_mkdir_unprivileged(vfd);
 	test_lock(vfd);
 	test_dirid(vfd);
