@@ -1135,6 +1135,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* Truncation goes through setattr so the document sees it. */
 	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	/*
+	 * The kernel clears set-id bits on write, truncation and chown
+	 * (t3006); the daemon does not, so it must not claim to, whatever
+	 * libfuse asks for by default.  Costs a GETATTR before each chown.
+	 */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	/*
 	 * Nothing but this daemon changes the files, so the kernel need not
 	 * drop cached pages when it sees a new mtime; doing so raced with
 	 * concurrent reads (stale blocks were seen with no_writeback).

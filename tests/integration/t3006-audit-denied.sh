@@ -67,6 +67,9 @@ as $U1 sh -c 'echo x >"$1" && chmod 4766 "$1"' sh "$S/suid"
 is "$(stat -c %a "$S/suid")" 4766 "a set-uid file, world-writable"
 is "$(try $U2 write "$S/suid")" OK "$U2 may write it"
 is "$(stat -c %a "$S/suid")" 766 "  and the write cleared the set-uid bit"
+as $U1 sh -c 'echo x >"$1" && chmod 4755 "$1"' sh "$S/suid3"
+chown "$uid2" "$S/suid3"
+is "$(stat -c %a "$S/suid3")" 755 "a chown, even by root, clears the set-uid bit"
 ok "umount" umount_vault
 
 # --- the log ------------------------------------------------------------------------
