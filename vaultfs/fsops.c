@@ -1410,10 +1410,16 @@ static int may_setattr(fuse_req_t req, struct inode *in,
 	    !(m & ~st.st_mode & (S_ISUID | S_ISGID)) &&
 	    (wh || perm_check(&cr.c, &st, PERM_W) == 0))
 		pv &= ~PERM_SET_MODE;		/* set-id bits cleared */
-	if ((pv & ~PERM_SET_MTIME) == 0 && (pv & PERM_SET_MTIME) &&
-	    (valid & FUSE_SET_ATTR_CTIME) &&
+	/*
+	 * With the writeback cache the kernel keeps the times itself and
+	 * sends them as an explicit mtime with a ctime: alone when it
+	 * flushes them, beside the size for a truncation.  Either is a
+	 * writer's due, not a change of times that needs the owner.
+	 */
+	if ((pv & ~(PERM_SET_MTIME | PERM_SET_SIZE)) == 0 &&
+	    (pv & PERM_SET_MTIME) && (valid & FUSE_SET_ATTR_CTIME) &&
 	    (wh || perm_check(&cr.c, &st, PERM_W) == 0))
-		pv = 0;				/* the writeback flush */
+		pv &= ~PERM_SET_MTIME;
 	r = perm_setattr(&cr.c, &st, pv, attr, wh, mode);
 	if (r == 0 && !(pv & PERM_SET_MODE))
 		*mode = attr->st_mode;
