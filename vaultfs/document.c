@@ -1179,7 +1179,6 @@ static int doc_setup(struct doc *d, uint32_t cs)
 	if (fstat(d->fd, &st) < 0)
 		return -errno;
 	d->file_end = (uint64_t)st.st_size;
-	no_kernel_readahead(d->fd);
 	return 0;
 }
 
@@ -1224,6 +1223,8 @@ int doc_create(int fd, const struct keystore *ks, struct doc **out)
 	r = doc_alloc(fd, ks, &d);
 	if (r < 0)
 		return r;
+	/* doc_open() had it done by read_header(); nothing read here yet */
+	no_kernel_readahead(fd);
 	r = doc_setup(d, keystore_settings(ks)->chunk_size);
 	if (r < 0)
 		goto fail;
