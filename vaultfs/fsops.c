@@ -1414,7 +1414,9 @@ static int may_setattr(fuse_req_t req, struct inode *in,
 	 * With the writeback cache the kernel keeps the times itself and
 	 * sends them as an explicit mtime with a ctime: alone when it
 	 * flushes them, beside the size for a truncation.  Either is a
-	 * writer's due, not a change of times that needs the owner.
+	 * writer's due, not a change of times that needs the owner.  Known
+	 * gap: a writer's utimensat(2) of the mtime alone (atime UTIME_OMIT)
+	 * looks the same and passes too; the access log records it.
 	 */
 	if ((pv & ~(PERM_SET_MTIME | PERM_SET_SIZE)) == 0 &&
 	    (pv & PERM_SET_MTIME) && (valid & FUSE_SET_ATTR_CTIME) &&

@@ -1,8 +1,8 @@
 /*
  * size.h - byte counts as people write them: "65536", "64K", "256MiB".
  *
- * Shared by vaultctl init --chunk-size and the dirty_min mount option, so
- * both take the same suffixes.  Thread-safe.
+ * Shared by vaultctl init --chunk-size and the dirty_min and read_ahead
+ * mount options, so all take the same suffixes.  Thread-safe.
  */
 #ifndef VAULTFS_SIZE_H
 #define VAULTFS_SIZE_H
