@@ -1312,13 +1312,48 @@ static int set_times(struct fsops *fs, struct inode *in,
 	return r;
 }
 
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
 /*
- * Truncation and explicit attribute changes are recorded; the mtime the
- * kernel's writeback cache hands down after writes (mtime with ctime) is
- * not an access of its own.
+ * With the writeback cache the kernel keeps a file's times itself and
+ * sends them back as an explicit mtime with a ctime: beside the size for
+ * a truncation (the writer's check is the size's), through a write handle
+ * (FATTR_FH) when it flushes them at close or fsync, and without one
+ * after an unlink or rename, with the mtime unchanged.  None of these is
+ * a change of times that needs the owner.  utimensat(2) never sends a
+ * handle, so a writer's "touch -m -d" still needs the owner, as on Linux;
+ * only one that sets the mtime it already has passes, and changes nothing.
+ */
+static bool kernel_mtime(const struct stat *attr, int valid,
+			 bool write_handle, const struct stat *cur)
+{
+	return (valid & FUSE_SET_ATTR_MTIME) && (valid & FUSE_SET_ATTR_CTIME) &&
+	       !(valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW |
+			  FUSE_SET_ATTR_MTIME_NOW)) &&
+	       (write_handle || (valid & FUSE_SET_ATTR_SIZE) ||
+		same_time(&attr->st_mtim, &cur->st_mtim));
+}
+
+/* fi is a handle open for writing to in's content. */
+static bool write_handle(const struct inode *in,
+			 const struct fuse_file_info *fi)
+{
+	const struct handle *h = fi ? (const struct handle *)(uintptr_t)fi->fh
+				    : NULL;
+
+	return h && in->type == S_IFREG && (h->flags & O_ACCMODE) != O_RDONLY;
+}
+
+/*
+ * Truncation and explicit attribute changes are recorded; the kernel's own
+ * mtime (kernel_times, from kernel_mtime()) is not an access of its own.
  */
 static int audit_setattr(fuse_req_t req, struct inode *in,
-			 const struct stat *attr, int valid, int r)
+			 const struct stat *attr, int valid, bool kernel_times,
+			 int r)
 {
 	char detail[96];
 
@@ -1330,9 +1365,8 @@ static int audit_setattr(fuse_req_t req, struct inode *in,
 	}
 	if ((valid & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
 		      FUSE_SET_ATTR_GID | FUSE_SET_ATTR_ATIME |
-		      FUSE_SET_ATTR_ATIME_NOW)) ||
-	    ((valid & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) &&
-	     !(valid & FUSE_SET_ATTR_CTIME))) {
+		      FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) ||
+	    ((valid & FUSE_SET_ATTR_MTIME) && !kernel_times)) {
 		int n = 0;
 
 		detail[0] = '\0';
@@ -1356,21 +1390,18 @@ static int audit_setattr(fuse_req_t req, struct inode *in,
 
 /*
  * May the caller make the changes in valid?  Fills *mode with the mode to
- * set (Linux drops S_ISGID for a non-member); records a refusal.  Two
- * requests the kernel makes on its own behalf, with the credentials of
- * whoever caused them, are let through for anyone with write permission:
- * the writeback cache's mtime flush (mtime and ctime alone, as a
- * "touch -m -d" also looks) and the clearing of set-id bits after a
- * write or truncation.
+ * set (Linux drops S_ISGID for a non-member); records a refusal.  The
+ * kernel's own requests, sent with the credentials of whoever caused
+ * them, are let through without the owner: its flushes of cached times
+ * (kernel_mtime()) and the clearing of set-id bits after a write or
+ * truncation by anyone with write permission.
  */
 static int may_setattr(fuse_req_t req, struct inode *in,
 		       const struct stat *attr, int valid,
 		       const struct fuse_file_info *fi, mode_t *mode,
 		       struct stat *cur)
 {
-	const struct handle *h = fi ? (const struct handle *)(uintptr_t)fi->fh
-				    : NULL;
-	bool wh = h && in->type == S_IFREG && (h->flags & O_ACCMODE) != O_RDONLY;
+	bool wh = write_handle(in, fi);
 	unsigned pv = 0;
 	struct stat st;
 	struct cred cr;
@@ -1410,17 +1441,7 @@ static int may_setattr(fuse_req_t req, struct inode *in,
 	    !(m & ~st.st_mode & (S_ISUID | S_ISGID)) &&
 	    (wh || perm_check(&cr.c, &st, PERM_W) == 0))
 		pv &= ~PERM_SET_MODE;		/* set-id bits cleared */
-	/*
-	 * With the writeback cache the kernel keeps the times itself and
-	 * sends them as an explicit mtime with a ctime: alone when it
-	 * flushes them, beside the size for a truncation.  Either is a
-	 * writer's due, not a change of times that needs the owner.  Known
-	 * gap: a writer's utimensat(2) of the mtime alone (atime UTIME_OMIT)
-	 * looks the same and passes too; the access log records it.
-	 */
-	if ((pv & ~(PERM_SET_MTIME | PERM_SET_SIZE)) == 0 &&
-	    (pv & PERM_SET_MTIME) && (valid & FUSE_SET_ATTR_CTIME) &&
-	    (wh || perm_check(&cr.c, &st, PERM_W) == 0))
+	if (kernel_mtime(attr, valid, wh, &st))
 		pv &= ~PERM_SET_MTIME;
 	r = perm_setattr(&cr.c, &st, pv, attr, wh, mode);
 	if (r == 0 && !(pv & PERM_SET_MODE))
@@ -1559,8 +1580,7 @@ static bool same_mtime_only(const struct stat *attr, int valid,
 			 FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
 			 FUSE_SET_ATTR_GID)) == 0 &&
 	       (valid & FUSE_SET_ATTR_MTIME) &&
-	       attr->st_mtim.tv_sec == cur->st_mtim.tv_sec &&
-	       attr->st_mtim.tv_nsec == cur->st_mtim.tv_nsec;
+	       same_time(&attr->st_mtim, &cur->st_mtim);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -1639,7 +1659,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 out:
 	if (fd >= 0)
 		close(fd);
-	r = audit_setattr(req, in, attr, valid, r);
+	r = audit_setattr(req, in, attr, valid,
+			  kernel_mtime(attr, valid, write_handle(in, fi), &cur), r);
 	if (r < 0)
 		fuse_reply_err(req, kerr(r));
 	else

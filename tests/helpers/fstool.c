@@ -6,7 +6,9 @@
  *       OPs: read write create mkdir rmdir unlink chmod MODE
  *            chown UID:GID rename NEW link NEW symlink TARGET(=PATH is
  *            the link) truncate LEN stat readdir access rwx utime
- *            (explicit times) touch (times now)
+ *            (explicit times) touch (times now) mtime (an explicit
+ *            mtime alone, atime UTIME_OMIT) fmtime (the same through a
+ *            descriptor open for writing)
  *   fstool openmany DIR N      create N files and keep them all open at
  *                              once, write and read each through its fd
  *   fstool append FILE TAG N   N lines, each one write() with O_APPEND:
@@ -157,6 +159,21 @@ static int cmd_try(int argc, char **argv)
 		r = utimensat(AT_FDCWD, path, tv, 0);
 	} else if (!strcmp(op, "touch")) {
 		r = utimensat(AT_FDCWD, path, NULL, 0);
+	} else if (!strcmp(op, "mtime") || !strcmp(op, "fmtime")) {
+		/* the shape of the writeback cache's own flush of times */
+		struct timespec tv[2] = { { 0, UTIME_OMIT }, { 12345, 0 } };
+		int e;
+
+		if (op[0] != 'f') {
+			r = utimensat(AT_FDCWD, path, tv, 0);
+		} else if ((fd = open(path, O_WRONLY)) < 0) {
+			r = -1;
+		} else {
+			r = futimens(fd, tv);
+			e = errno;
+			close(fd);
+			errno = e;
+		}
 	} else {
 		usage();
 	}
