@@ -1188,14 +1188,19 @@ static int doc_setup(struct doc *d, uint32_t cs)
  * Chunk index was just read from slot, frame flen bytes long.  When reads
  * are sequential, ask the kernel to fetch the same slot of the next chunks
  * (a sequentially written file keeps all chunks in one slot).  Compressed
- * frames differ in length: half again as much as this one, so that the
- * tail of a longer next frame is not read alone and synchronously (text
- * read 0.21-0.23 s against 0.22-0.235 s).  A stored (incompressible) frame
- * is as long as any: ask for just that, not the empty rest of its slot.
+ * frames differ in length, and the tail of one longer than asked for is
+ * read alone and synchronously: ask for each slot's data up to the hole
+ * after it (the rest of a slot is a hole unless a longer frame was there
+ * before), or, where the file system reports no such hole, half again as
+ * much as this frame (text read 0.21-0.23 s against 0.22-0.235 s; the
+ * hole then took the 87 synchronous tail reads left to none, 3% faster).
+ * A stored (incompressible) frame is as long as any: ask for just that,
+ * not the empty rest of its slot.
  */
 static void read_ahead(struct doc *d, uint64_t index, int slot, size_t flen)
 {
 	uint64_t n = nchunks(d, d->hdr.size), end;
+	bool packed;
 
 	if (index != d->ra_next) {
 		d->ra_next = index + 1;
@@ -1208,11 +1213,18 @@ static void read_ahead(struct doc *d, uint64_t index, int slot, size_t flen)
 	if (d->ra_done > index + RA_CHUNKS / 2)
 		return;	/* enough in flight; ask again in bigger batches */
 	end = index + 1 + RA_CHUNKS < n ? index + 1 + RA_CHUNKS : n;
-	if (flen < d->cs)
+	packed = flen < d->cs;
+	if (packed)
 		flen = flen + flen / 2 < d->cs ? flen + flen / 2 : d->cs;
-	for (; d->ra_done < end; d->ra_done++)
-		(void)posix_fadvise(d->fd, (off_t)slot_off(d, d->ra_done, slot),
-				    (off_t)flen, POSIX_FADV_WILLNEED);
+	for (; d->ra_done < end; d->ra_done++) {
+		off_t off = (off_t)slot_off(d, d->ra_done, slot);
+		off_t hole = packed ? lseek(d->fd, off, SEEK_HOLE) : -1;
+		size_t len = flen;
+
+		if (hole > off && (uint64_t)(hole - off) < d->slot_bytes)
+			len = (size_t)(hole - off);
+		(void)posix_fadvise(d->fd, off, (off_t)len, POSIX_FADV_WILLNEED);
+	}
 }
 
 int doc_create(int fd, const struct keystore *ks, struct doc **out)
