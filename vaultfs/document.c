@@ -1182,7 +1182,15 @@ static int doc_setup(struct doc *d, uint32_t cs)
 	return 0;
 }
 
-#define RA_CHUNKS 16	/* readahead window, in chunks */
+/*
+ * Readahead window, in chunks: 4 MiB of 64 KiB chunks ahead, asked for in
+ * batches of half of it.  Sequential read of 256 MiB incompressible, seven
+ * alternating pairs: 0.37-0.40 s with 0.39-0.42 s of daemon CPU, against
+ * 0.42-0.47 s and 0.44-0.48 s with 16 chunks, whose 1 MiB left the CPUs
+ * idle 16-20% of the time, waiting on the disk.  32 and 128 were slower
+ * than 64; text read did not change (0.187-0.200 s against 0.196-0.206 s).
+ */
+#define RA_CHUNKS 64
 
 /*
  * Chunk index was just read from slot, frame flen bytes long.  When reads
