@@ -49,9 +49,11 @@ int bdi_reserve(int bdi, uint64_t bytes, uint64_t *got)
 
 /*
  * Let the kernel read ahead up to bytes (rounded up to 4 KiB pages: a
- * smaller nonzero value must not turn readahead off) on the mount.  For FUSE it keeps 128 KiB whatever the daemon asks for at INIT;
- * 512 KiB made reading a text corpus through vaultfs 16% faster.  0 or a
- * negative errno.
+ * smaller nonzero value must not turn readahead off) on the mount.  For
+ * FUSE it keeps 128 KiB whatever the daemon asks for at INIT; 512 KiB
+ * made reading a text corpus through vaultfs 16% faster, 1 MiB (with the
+ * daemon's own 4 MiB ahead on the backing file) 6% more.  0 or a negative
+ * errno.
  */
 int bdi_read_ahead(int bdi, uint64_t bytes) __attribute__((warn_unused_result));
 

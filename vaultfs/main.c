@@ -61,7 +61,7 @@ static const char usage_text[] =
 	"                     dirty_min=SIZE  room for dirty pages (root;\n"
 	"                                   default 256M, 0 = kernel's)\n"
 	"                     read_ahead=SIZE  kernel readahead (root;\n"
-	"                                   default 512K, 0 = kernel's)\n"
+	"                                   default 1M, 0 = kernel's)\n"
 	"  -h, --help       show this help\n"
 	"\n"
 	"Exit status: 0 mounted, 1 failure, 2 usage error, 3 wrong passphrase.\n"

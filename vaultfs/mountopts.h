@@ -20,7 +20,7 @@
  *                              pages (size.h syntax; default 256M, 0 =
  *                              the kernel's own limit); bdi.h
  *   read_ahead=SIZE            the kernel's readahead on the mount
- *                              (default 512K, 0 = the kernel's); bdi.h
+ *                              (default 1M, 0 = the kernel's); bdi.h
  */
 #ifndef VAULTFS_MOUNTOPTS_H
 #define VAULTFS_MOUNTOPTS_H
@@ -41,7 +41,7 @@ struct mount_opts {
 };
 
 #define MOUNTOPTS_DIRTY_MIN (UINT64_C(256) << 20)
-#define MOUNTOPTS_READ_AHEAD (UINT64_C(512) << 10)
+#define MOUNTOPTS_READ_AHEAD (UINT64_C(1) << 20)
 
 /* Defaults: writeback on, timeout 10 s, dirty_min MOUNTOPTS_DIRTY_MIN,
  * read_ahead MOUNTOPTS_READ_AHEAD, nothing for libfuse. */

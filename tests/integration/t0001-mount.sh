@@ -168,10 +168,10 @@ if [ "$(id -u)" != 0 ]; then
 elif ! mount_vault; then
 	fail "mount for read_ahead (exit $RC)"
 else
-	is "$(bdi_knob read_ahead_kb)" 512 "default mount reads ahead 512 KiB"
+	is "$(bdi_knob read_ahead_kb)" 1024 "default mount reads ahead 1 MiB"
 	umount_vault
-	mount_vault -o read_ahead=1M
-	is "$(bdi_knob read_ahead_kb)" 1024 "read_ahead=1M: 1024 KiB"
+	mount_vault -o read_ahead=512K
+	is "$(bdi_knob read_ahead_kb)" 512 "read_ahead=512K: 512 KiB"
 	umount_vault
 	mount_vault -o read_ahead=0
 	is "$(bdi_knob read_ahead_kb)" 128 "read_ahead=0 leaves the kernel's 128 KiB"
