@@ -1186,12 +1186,12 @@ static int doc_setup(struct doc *d, uint32_t cs)
  * Readahead window: 4 MiB ahead, asked for in batches of half of it, but
  * never more than 256 chunks (1 MiB of the smallest), each its own
  * fadvise (with 4 KiB chunks, 1024 ahead read 256 MiB in 1.29-1.34 s,
- * 256 in 1.04-1.08 s).  Sequential read of 256 MiB incompressible in 64 KiB chunks,
- * seven alternating pairs: 0.37-0.40 s with 0.39-0.42 s of daemon CPU,
- * against 0.42-0.47 s and 0.44-0.48 s with 1 MiB ahead, which left the
- * CPUs idle 16-20% of the time, waiting on the disk.  2 and 8 MiB were
- * slower than 4; text read did not change (0.187-0.200 s against
- * 0.196-0.206 s).
+ * 256 in 1.04-1.08 s).  Sequential read of 256 MiB incompressible in
+ * 64 KiB chunks, seven alternating pairs: 0.37-0.40 s with 0.39-0.42 s
+ * of daemon CPU, against 0.42-0.47 s and 0.44-0.48 s with 1 MiB ahead,
+ * which left the CPUs idle 16-20% of the time, waiting on the disk.  2
+ * and 8 MiB were slower than 4; text read did not change (0.187-0.200 s
+ * against 0.196-0.206 s).
  */
 #define RA_BYTES (UINT64_C(4) << 20)
 #define RA_CHUNKS_MAX 256
