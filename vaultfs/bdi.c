@@ -240,8 +240,9 @@ int bdi_reserve(int bdi, uint64_t bytes, uint64_t *got)
 
 int bdi_read_ahead(int bdi, uint64_t bytes)
 {
-	/* The kernel keeps whole pages: less than one would be none. */
-	uint64_t kb = (bytes + 4095) / 4096 * 4;
+	/* The kernel keeps whole pages: less than one would be none.  (No
+	 * bytes + 4095: near UINT64_MAX that wrapped to nothing.) */
+	uint64_t kb = (bytes / 4096 + (bytes % 4096 != 0)) * 4;
 
 	return write_knob(bdi, "read_ahead_kb", kb);
 }

@@ -1,5 +1,7 @@
 /* t-bdi.c - finding our mount's device in /proc/self/mountinfo text. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,44 @@ int main(void)
 		       "bdi_open on a plain directory: -ENOENT");
 		is_int(bdi_open("/nonexistent/t-bdi", "fuse.vaultfs"), -ENOENT,
 		       "  on a missing path too");
+		rmdir(dir);
+	}
+
+	/* bdi_read_ahead writes whole pages, in KiB, to read_ahead_kb */
+	{
+		static const struct { uint64_t bytes; const char *kb; } c[] = {
+			{ 100, "4" }, { 4096, "4" }, { 4097, "8" },
+			{ 1 << 20, "1024" },
+			{ UINT64_MAX, "18014398509481984" },
+		};
+		char dir[] = "/tmp/t-bdi.XXXXXX", path[64], buf[32];
+
+		ok(mkdtemp(dir) != NULL, "temporary directory");
+		snprintf(path, sizeof(path), "%s/read_ahead_kb", dir);
+		for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			ssize_t n = -1;
+
+			if (fd >= 0)
+				close(fd);
+			is_int(bdi_read_ahead(dfd, c[i].bytes), 0,
+			       "bdi_read_ahead(%llu)",
+			       (unsigned long long)c[i].bytes);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				n = read(fd, buf, sizeof(buf) - 1);
+				close(fd);
+			}
+			buf[n > 0 ? n : 0] = '\0';
+			/* one line, as sysfs wants it */
+			ok(n > 0 && buf[n - 1] == '\n', "  a line");
+			buf[strcspn(buf, "\n")] = '\0';
+			ok(strcmp(buf, c[i].kb) == 0, "  of %s KiB (%s)", c[i].kb,
+			   buf);
+			close(dfd);
+		}
+		unlink(path);
 		rmdir(dir);
 	}
 	return done_testing();
